@@ -1,0 +1,140 @@
+"""Plots the lessons share. Each takes ``ax=None`` and returns the ``Axes``; none prints or shows.
+
+matplotlib is imported only when a plot is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 4))
+    return ax
+
+
+def _finite_prefix(values: Sequence[float]) -> tuple[np.ndarray, bool]:
+    """The values up to the first non-finite one, and whether one was found."""
+    array = np.asarray(values, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        return array[: bad[0]], True
+    return array, False
+
+
+def plot_loss_curves(
+    histories: Mapping[object, Sequence[float]],
+    *,
+    ax=None,
+    xlabel: str = "epoch",
+    ylabel: str = "loss",
+    log_scale: bool = True,
+    title: str | None = None,
+):
+    """One loss curve per run; a run that hit NaN or inf ends in a cross marked "diverged".
+
+    Args:
+        histories: maps a label (for example a learning rate) to that run's losses.
+        ax: the ``Axes`` to draw on; a new figure when ``None``.
+        xlabel, ylabel, title: axis labels and optional title.
+        log_scale: draw the loss axis on a log scale.
+
+    Returns:
+        The ``Axes``.
+
+    Raises:
+        TypeError: if ``histories`` is not a mapping.
+        ValueError: if it is empty or a run has no losses.
+
+    Example:
+        >>> ax = plot_loss_curves({0.1: [2.3, 1.1, 0.6], 10.0: [2.3, 40.0, float("nan")]})
+        >>> [line.get_label() for line in ax.get_lines()]
+        ['lr=0.1', 'lr=10.0 (diverged)', '_child2']
+
+    Introduced in ``notebooks/01_fixed_learning_rate.ipynb``.
+    """
+    if not isinstance(histories, Mapping):
+        raise TypeError(
+            "`histories` must be a mapping from label to a sequence of losses. "
+            f"Received: {type(histories).__name__}"
+        )
+    if not histories:
+        raise ValueError("`histories` must not be empty. Received: {}")
+    ax = _axes(ax)
+    for label, losses in histories.items():
+        if len(losses) == 0:
+            raise ValueError(f"`histories[{label!r}]` has no losses. Received: {losses!r}")
+        finite, diverged = _finite_prefix(losses)
+        name = f"lr={label}" if isinstance(label, (int, float)) else str(label)
+        (line,) = ax.plot(np.arange(finite.size), finite,
+                          label=name + (" (diverged)" if diverged else ""))
+        if diverged and finite.size:
+            ax.plot(finite.size - 1, finite[-1], "x", color=line.get_color(), markersize=10)
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_lr_sweep(
+    learning_rates: Sequence[float],
+    losses: Sequence[float],
+    *,
+    ax=None,
+    label: str | None = None,
+    ylabel: str = "final loss",
+):
+    """Final loss against learning rate on a log axis; diverged runs are crosses along the top.
+
+    Args:
+        learning_rates: the rates tried, all > 0.
+        losses: the final loss of each run (NaN or inf for a run that diverged).
+        ax: the ``Axes`` to draw on; a new figure when ``None``.
+        label: legend label for this sweep.
+        ylabel: label of the loss axis.
+
+    Returns:
+        The ``Axes``.
+
+    Raises:
+        ValueError: if the lengths differ, the sweep is empty or a rate is not > 0.
+
+    Example:
+        >>> ax = plot_lr_sweep([1e-3, 1e-2, 1e-1, 1.0], [2.2, 0.9, 0.3, float("inf")])
+        >>> ax.get_xscale()
+        'log'
+    """
+    rates = np.asarray(learning_rates, dtype=np.float64)
+    values = np.asarray(losses, dtype=np.float64)
+    if rates.ndim != 1 or rates.size == 0:
+        raise ValueError(f"`learning_rates` must be a non-empty 1-D sequence. Received: {learning_rates!r}")
+    if values.shape != rates.shape:
+        raise ValueError(
+            "`losses` must have one value per learning rate. "
+            f"Received {values.size} losses for {rates.size} learning rates"
+        )
+    if not np.all(rates > 0):
+        raise ValueError(f"`learning_rates` must all be > 0. Received: {rates.tolist()}")
+    ax = _axes(ax)
+    finite = np.isfinite(values)
+    (line,) = ax.plot(rates[finite], values[finite], "o-", label=label)
+    if not finite.all():
+        top = values[finite].max() if finite.any() else 1.0
+        ax.plot(rates[~finite], np.full((~finite).sum(), top), "x", color=line.get_color(),
+                markersize=10, label="diverged" if label is None else f"{label}: diverged")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel(ylabel)
+    if label is not None or not finite.all():
+        ax.legend(fontsize="small")
+    return ax
+
