@@ -73,7 +73,9 @@ def seed(name: str, value: object) -> int:
     7
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int. Received: {name}={value!r} ({type(value).__name__})")
+        raise TypeError(
+            f"`{name}` must be an int. Received: {name}={value!r} ({type(value).__name__})"
+        )
     if not 0 <= value < 2**32:
         raise ValueError(f"`{name}` must be in [0, 2**32). Received: {name}={value}")
     return int(value)

@@ -1,4 +1,4 @@
-"""Offline data for the lessons: scikit-learn's bundled digits, synthetic regression, quadratic bowls.
+"""Offline data: scikit-learn's bundled digits, synthetic regression, quadratic bowls.
 
 Nothing here touches the network. scikit-learn is imported only when the digits are loaded.
 """

@@ -116,7 +116,9 @@ def plot_lr_sweep(
     rates = np.asarray(learning_rates, dtype=np.float64)
     values = np.asarray(losses, dtype=np.float64)
     if rates.ndim != 1 or rates.size == 0:
-        raise ValueError(f"`learning_rates` must be a non-empty 1-D sequence. Received: {learning_rates!r}")
+        raise ValueError(
+            f"`learning_rates` must be a non-empty 1-D sequence. Received: {learning_rates!r}"
+        )
     if values.shape != rates.shape:
         raise ValueError(
             "`losses` must have one value per learning rate. "
