@@ -1,0 +1,357 @@
+"""Exercise checkers: each question's answer gets PASS, NOT YET or WRONG with a hint.
+
+An exercise notebook defines the learner's answer as a function and hands it to ``check``:
+
+    >>> def largest_stable_lr(hessian):
+    ...     raise NotImplementedError("Exercise: return the largest stable learning rate")
+    >>> print(check("01.largest_stable_lr", largest_stable_lr).row())
+    01.largest_stable_lr  NOT YET  hint: ...
+
+``check`` never raises for anything the learner's code does; it only raises for a
+question id that does not exist (a bug in the notebook, not in the answer). The
+result displays as a coloured row in Jupyter and carries a machine-readable copy
+(MIME type ``application/vnd.lrcourse.check+json``) that ``lrcourse check`` reads back
+from the executed notebook.
+
+Framework imports happen inside the checkers that need them.
+
+Introduced in ``notebooks/01_fixed_learning_rate.ipynb``.
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+MIME_TYPE = "application/vnd.lrcourse.check+json"
+
+
+class Status(str, enum.Enum):
+    """The three verdicts."""
+
+    PASS = "PASS"
+    NOT_YET = "NOT YET"
+    WRONG = "WRONG"
+
+
+class Wrong(Exception):
+    """Raised by a checker: the answer is wrong. ``hint`` says what to look at."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One question's verdict: ``status``, what was wrong (``message``) and a ``hint``."""
+
+    question: str
+    status: Status
+    message: str = ""
+    hint: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True for PASS."""
+        return self.status is Status.PASS
+
+    def row(self) -> str:
+        """One line of text: question, verdict, then message and hint when there are any.
+
+        >>> CheckResult("01.q", Status.WRONG, "expected 2, received 3", "add one").row()
+        '01.q  WRONG  expected 2, received 3  hint: add one'
+        """
+        parts = [self.question, self.status.value]
+        if self.message:
+            parts.append(self.message)
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return "  ".join(parts)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict; ``from_dict`` reverses it."""
+        return {"question": self.question, "status": self.status.value,
+                "message": self.message, "hint": self.hint}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CheckResult:
+        """Rebuild a result from ``to_dict`` output.
+
+        >>> r = CheckResult("01.q", Status.PASS)
+        >>> CheckResult.from_dict(r.to_dict()) == r
+        True
+        """
+        return cls(data["question"], Status(data["status"]), data.get("message", ""),
+                   data.get("hint", ""))
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        colour = {Status.PASS: "#1a7f37", Status.NOT_YET: "#9a6700", Status.WRONG: "#cf222e"}
+        details = "".join(
+            f"<div>{html.escape(label)}{html.escape(text)}</div>"
+            for label, text in (("", self.message), ("hint: ", self.hint)) if text
+        )
+        rich = (
+            f'<div style="border-left:4px solid {colour[self.status]};padding-left:8px">'
+            f'<b style="color:{colour[self.status]}">{self.status.value}</b> '
+            f"<code>{html.escape(self.question)}</code>{details}</div>"
+        )
+        return {"text/plain": self.row(), "text/html": rich, MIME_TYPE: self.to_dict()}
+
+
+@dataclass(frozen=True)
+class Question:
+    """A registered exercise question."""
+
+    id: str
+    title: str
+    hint: str
+    checker: Callable[[Callable], None]
+
+    @property
+    def lesson(self) -> str:
+        """The two-digit lesson number, the part of ``id`` before the dot."""
+        return self.id.split(".", 1)[0]
+
+
+QUESTIONS: dict[str, Question] = {}
+
+
+def question(id: str, title: str, hint: str) -> Callable:
+    """Register a checker under ``id`` (``"NN.name"``, NN the lesson number)."""
+    lesson, _, name = id.partition(".")
+    if not (len(lesson) == 2 and lesson.isdigit() and name.isidentifier()):
+        raise ValueError(f"question id must look like '01.name'. Received: {id!r}")
+
+    def register(checker: Callable[[Callable], None]) -> Callable[[Callable], None]:
+        if id in QUESTIONS:
+            raise ValueError(f"question {id!r} is registered twice")
+        QUESTIONS[id] = Question(id, title, hint, checker)
+        return checker
+
+    return register
+
+
+def questions_for_lesson(lesson: str) -> list[Question]:
+    """The questions of one lesson, in registration order.
+
+    >>> [q.id for q in questions_for_lesson("01")][:2]
+    ['01.largest_stable_lr', '01.set_keras_learning_rate']
+    """
+    return [q for q in QUESTIONS.values() if q.lesson == lesson]
+
+
+def check(question_id: str, answer: object) -> CheckResult:
+    """Check a learner's ``answer`` (a function) for ``question_id``.
+
+    NOT YET when the answer raises ``NotImplementedError`` (the untouched stub), WRONG
+    with a hint when it gives a wrong result, raises anything else or is not a function,
+    PASS otherwise.
+
+    Raises:
+        ValueError: when ``question_id`` is not a registered question.
+
+    Example:
+        >>> import numpy as np
+        >>> check("01.largest_stable_lr", lambda h: 2 / np.linalg.eigvalsh(h).max()).status
+        <Status.PASS: 'PASS'>
+        >>> check("01.largest_stable_lr", lambda h: 1 / np.linalg.eigvalsh(h).max()).row()
+        '01.largest_stable_lr  WRONG  ... hint: ...'
+    """
+    if question_id not in QUESTIONS:
+        raise ValueError(
+            f"Unknown question {question_id!r}. Expected one of: {', '.join(QUESTIONS)}"
+        )
+    q = QUESTIONS[question_id]
+    if not callable(answer):
+        return CheckResult(
+            question_id, Status.WRONG,
+            f"expected a function, received {type(answer).__name__} {answer!r:.60}", q.hint,
+        )
+    try:
+        q.checker(answer)
+    except NotImplementedError:
+        return CheckResult(question_id, Status.NOT_YET, "", q.hint)
+    except Wrong as wrong:
+        return CheckResult(question_id, Status.WRONG, wrong.message, wrong.hint or q.hint)
+    except Exception as error:  # the learner's code may raise anything; report it, never crash
+        return CheckResult(
+            question_id, Status.WRONG,
+            f"your code raised {type(error).__name__}: {error}", q.hint,
+        )
+    return CheckResult(question_id, Status.PASS)
+
+
+def _number(received: object, what: str) -> float:
+    """The answer as a float, or ``Wrong`` explaining what type was expected."""
+    if isinstance(received, bool) or not isinstance(received, (numbers.Real, np.ndarray)):
+        raise Wrong(f"expected {what} as a float, received {type(received).__name__} "
+                    f"{received!r:.60}")
+    value = np.asarray(received, dtype=np.float64)
+    if value.size != 1:
+        raise Wrong(f"expected {what} as a single float, received an array of shape "
+                    f"{value.shape}")
+    return float(value.reshape(()))
+
+
+# ---------------------------------------------------------------------------------------
+# Lesson 01: the fixed learning rate
+
+
+def _spd_cases() -> list[np.ndarray]:
+    from lrcourse.data import quadratic_bowl
+
+    return [
+        quadratic_bowl([4.0]).hessian,
+        quadratic_bowl([1.0, 10.0]).hessian,
+        quadratic_bowl([0.5, 3.0, 7.0], rotation_seed=3).hessian,
+        quadratic_bowl([0.01, 0.2, 2.5, 2.6, 40.0], rotation_seed=11).hessian,
+    ]
+
+
+@question(
+    "01.largest_stable_lr",
+    "Largest stable learning rate of a quadratic bowl",
+    "gradient descent multiplies the error along each eigenvector by (1 - lr * curvature); "
+    "find where the worst direction stops shrinking",
+)
+def _check_largest_stable_lr(answer: Callable) -> None:
+    for hessian in _spd_cases():
+        curvatures = np.linalg.eigvalsh(hessian)
+        expected = 2.0 / curvatures[-1]
+        received = _number(answer(hessian.copy()), "the learning rate")
+        if math.isclose(received, expected, rel_tol=1e-6):
+            continue
+        message = (f"for a bowl with curvatures {np.round(curvatures, 3).tolist()}: "
+                   f"expected {expected:.6g}, received {received:.6g}")
+        traps = [
+            (1.0 / curvatures[-1], "1/L reaches the minimum in one step along the steepest "
+                                   "direction; the stability limit is twice that"),
+            (2.0 / curvatures[0], "you used the smallest curvature; the direction that blows "
+                                  "up first is the most curved one"),
+            (2.0 / np.trace(hessian), "the trace sums all curvatures; the limit depends on "
+                                      "the largest eigenvalue alone"),
+            (2.0 / np.diag(hessian).max(), "diagonal entries are the curvatures only when the "
+                                           "bowl is axis-aligned; use the eigenvalues"),
+        ]
+        for value, hint in traps:
+            if math.isclose(received, value, rel_tol=1e-6):
+                raise Wrong(message, hint)
+        raise Wrong(message)
+
+
+def _keras_step(optimizer, variable, gradient) -> np.ndarray:
+    """Apply one gradient and return how far the variable moved."""
+    before = np.array(variable.numpy())
+    optimizer.apply_gradients([(gradient, variable)])
+    return before - np.array(variable.numpy())
+
+
+@question(
+    "01.set_keras_learning_rate",
+    "Change a Keras optimizer's learning rate mid-training",
+    "in Keras 3 `optimizer.learning_rate` is a variable you can assign to",
+)
+def _check_set_keras_learning_rate(answer: Callable) -> None:
+    import keras
+
+    variable = keras.Variable(np.ones(3, dtype="float32"))
+    gradient = np.array([1.0, -2.0, 0.5], dtype="float32")
+    optimizer = keras.optimizers.SGD(learning_rate=0.1)
+    _keras_step(optimizer, variable, gradient)  # training is under way
+    for new_rate in (0.01, 0.25):
+        answer(optimizer, new_rate)
+        moved = _keras_step(optimizer, variable, gradient)
+        used = float(np.mean(moved / gradient))
+        if not np.allclose(moved, new_rate * gradient, rtol=1e-5):
+            raise Wrong(
+                f"after setting {new_rate}, the next SGD step used learning rate "
+                f"{used:.4g}",
+                "assign `optimizer.learning_rate = value` (or `.assign(value)`); an attribute "
+                "such as `optimizer.lr` is not read by Keras 3",
+            )
+        read_back = float(optimizer.learning_rate)
+        if not math.isclose(read_back, new_rate, rel_tol=1e-6):
+            raise Wrong(f"the step used {new_rate} but `float(optimizer.learning_rate)` "
+                        f"reads {read_back}")
+
+
+def _torch_step(optimizer, parameters) -> list[np.ndarray]:
+    """One SGD step with gradient ``[1, -2, 0.5]`` on each parameter; the distance moved."""
+    import torch
+
+    before = [p.detach().clone() for p in parameters]
+    optimizer.zero_grad()
+    loss = sum((p * torch.tensor([1.0, -2.0, 0.5])).sum() for p in parameters)
+    loss.backward()
+    optimizer.step()
+    return [(b - p.detach()).numpy() for b, p in zip(before, parameters, strict=True)]
+
+
+@question(
+    "01.set_torch_learning_rate",
+    "Change a PyTorch optimizer's learning rate mid-training",
+    "PyTorch reads the rate from every dict in `optimizer.param_groups`",
+)
+def _check_set_torch_learning_rate(answer: Callable) -> None:
+    import torch
+
+    parameters = [torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)]
+    optimizer = torch.optim.SGD(
+        [{"params": [parameters[0]], "lr": 0.1}, {"params": [parameters[1]], "lr": 0.05}]
+    )
+    _torch_step(optimizer, parameters)  # training is under way
+    gradient = np.array([1.0, -2.0, 0.5], dtype=np.float32)
+    for new_rate in (0.01, 0.3):
+        answer(optimizer, new_rate)
+        for group, moved in enumerate(_torch_step(optimizer, parameters)):
+            if not np.allclose(moved, new_rate * gradient, rtol=1e-5):
+                used = float(np.mean(moved / gradient))
+                raise Wrong(
+                    f"after setting {new_rate}, param group {group} still stepped with "
+                    f"learning rate {used:.4g}",
+                    "set `group['lr']` for every group in `optimizer.param_groups`; "
+                    "`optimizer.lr` and `optimizer.defaults` are not read by `step()`",
+                )
+
+
+_SWEEP_CASES = [
+    # (histories, target, expected): lowest final loss, largest rate and NaN handling all
+    # give a different answer from the right one in at least one case.
+    ({1e-3: [2.3, 2.1, 1.9, 1.7], 1e-2: [2.3, 1.5, 0.6, 0.2], 1e-1: [2.3, 0.8, 0.4, 0.35],
+      1.0: [2.3, 3.5, math.nan, math.nan]}, 0.5, 1e-1),
+    ({0.5: [1.0, 0.3, 0.2], 0.05: [1.0, 0.4, 0.1]}, 0.5, 0.05),
+    ({1e-4: [2.3, 2.29], 1e-3: [2.3, 2.2]}, 0.5, None),
+    ({1.0: [math.nan, math.nan, math.nan], 0.01: [2.0, 1.5, 1.0]}, 1.0, 0.01),
+    ({0.3: [1.2, 0.9, 0.8], 0.03: [1.2, 1.1, 0.85, 0.7], 3.0: [1.2, math.inf, math.nan]}, 0.8, 0.3),
+]
+
+
+@question(
+    "01.first_to_reach",
+    "Pick the learning rate that first reaches a loss target",
+    "walk each curve epoch by epoch and find the first loss <= target; NaN never counts; "
+    "break ties by the smaller rate; return None when no run gets there",
+)
+def _check_first_to_reach(answer: Callable) -> None:
+    for histories, target, expected in _SWEEP_CASES:
+        shown = {rate: list(losses) for rate, losses in histories.items()}
+        received = answer({rate: list(losses) for rate, losses in histories.items()}, target)
+        if expected is None:
+            if received is not None:
+                raise Wrong(f"no run reaches {target} in {shown}, so expected None, "
+                            f"received {received!r}")
+            continue
+        if received is None:
+            raise Wrong(f"expected {expected} for target {target} in {shown}, received None")
+        value = _number(received, "a learning rate")
+        if not math.isclose(value, expected, rel_tol=1e-9):
+            raise Wrong(f"for target {target} in {shown}: expected {expected}, "
+                        f"received {value}")

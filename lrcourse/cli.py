@@ -1,0 +1,307 @@
+"""The ``lrcourse`` command: ``doctor``, ``run``, ``check`` and ``exercises``.
+
+Run ``lrcourse --help`` or ``lrcourse COMMAND --help``. Introduced in ``README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from pathlib import Path
+
+from lrcourse import checks
+
+FIX = "make setup   (conda: pip install -e '.[dev]')"
+
+
+# --- doctor ------------------------------------------------------------------------------
+
+
+def _pins() -> dict[str, object]:
+    """The exact pins lrcourse declares for this platform, by normalised distribution name."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in requires("lrcourse") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            pins[canonicalize_name(requirement.name)] = requirement.specifier
+    return pins
+
+
+def _doctor_rows() -> list[tuple[str, str, str | None]]:
+    """(what, what was found, the fix when it is a problem, else None)."""
+    from importlib.metadata import PackageNotFoundError, metadata, version
+
+    from packaging.specifiers import SpecifierSet
+
+    rows: list[tuple[str, str, str | None]] = []
+    wanted = SpecifierSet(metadata("lrcourse")["Requires-Python"])
+    found = platform.python_version()
+    rows.append(("Python", found, None if wanted.contains(found)
+                 else f"use a Python matching {wanted}, then {FIX}"))
+    pins = _pins()
+    tensorflow_dist = "tensorflow-cpu" if "tensorflow-cpu" in pins else "tensorflow"
+    for label, dist in (("NumPy", "numpy"), ("TensorFlow", tensorflow_dist), ("Keras", "keras"),
+                        ("PyTorch", "torch"), ("JupyterLab", "jupyterlab")):
+        spec = pins[dist]
+        try:
+            installed = version(dist)
+        except PackageNotFoundError:
+            rows.append((label, f"missing (course pins {dist}{spec})", FIX))
+            continue
+        ok = spec.contains(installed, prereleases=True)
+        rows.append((label, f"{installed} (pin {spec})", None if ok else FIX))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ logs out
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    for label, module in (("import tensorflow", "tensorflow"), ("import torch", "torch")):
+        try:
+            __import__(module)
+            rows.append((label, "ok", None))
+        except Exception as error:  # report any import failure as a problem with its fix
+            rows.append((label, f"failed: {type(error).__name__}: {error}"[:120], FIX))
+    cpus = os.cpu_count() or 0
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
+    import torch
+
+    rows.append(("CPU threads", f"{usable} usable of {cpus}; torch uses "
+                 f"{torch.get_num_threads()}", None))
+    try:
+        from lrcourse.data import load_digits_split
+
+        split = load_digits_split()
+        rows.append(("offline data", f"digits: {len(split.x_train)} train, "
+                     f"{len(split.x_test)} test", None))
+    except Exception as error:  # report any failure to load the bundled data
+        rows.append(("offline data", f"failed: {type(error).__name__}: {error}",
+                     f"reinstall scikit-learn: {FIX}"))
+    return rows
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """Print the environment against the pins; exit 1 with one fix per problem."""
+    rows = _doctor_rows()
+    width = max(len(what) for what, _, _ in rows)
+    for what, found, fix in rows:
+        print(f"{'ok ' if fix is None else 'BAD'}  {what:<{width}}  {found}")
+    problems = [(what, fix) for what, _, fix in rows if fix is not None]
+    for what, fix in problems:
+        print(f"fix {what}: {fix}")
+    print("all good" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+# --- run ---------------------------------------------------------------------------------
+
+
+def _lesson_paths(paths: list[str]) -> list[Path]:
+    if paths:
+        resolved = [Path(p) for p in paths]
+        missing = [str(p) for p in resolved if not p.is_file()]
+        if missing:
+            raise SystemExit(f"lrcourse run: no such notebook: {', '.join(missing)}")
+        return resolved
+    lessons = sorted(Path("notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not lessons:
+        raise SystemExit("lrcourse run: no lessons found in ./notebooks; run it from the "
+                         "course folder or name the notebooks")
+    return lessons
+
+
+def _build_path(path: Path, build_dir: Path) -> Path:
+    try:
+        return build_dir / path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return build_dir / path.name
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute notebooks, print a table of wall times and name every failing cell."""
+    from tqdm import tqdm
+
+    from lrcourse.runner import execute_notebook, export_html, write_html_index
+
+    paths = _lesson_paths(args.paths)
+    runs = []
+    progress = tqdm(paths, desc="notebooks", unit="nb", file=sys.stderr)
+    for path in progress:
+        progress.set_postfix_str(path.name)
+        result = execute_notebook(
+            path, fast=args.fast, timeout=args.timeout, threads=args.threads,
+            output_path=_build_path(path, Path(args.build_dir)),
+        )
+        runs.append(result)
+        if args.html:
+            export_html(result, args.html)
+    progress.close()
+    if args.html:
+        write_html_index(runs, args.html)
+    width = max(len(str(r.path)) for r in runs)
+    print(f"{'notebook':<{width}}  status  wall s  peak MB")
+    for r in runs:
+        peak = f"{r.peak_rss_mb:7.0f}" if r.peak_rss_mb is not None else "      ?"
+        print(f"{str(r.path):<{width}}  {'ok    ' if r.ok else 'FAILED'}  {r.seconds:6.1f}  {peak}")
+    failed = [r for r in runs if not r.ok]
+    for r in failed:
+        for failure in r.failures:
+            print(f"FAILED {r.path}: {failure.describe()}")
+    print(f"{len(runs) - len(failed)} passed, {len(failed)} failed"
+          f" ({'fast' if args.fast else 'full'} mode; executed copies in {args.build_dir}/)")
+    return 1 if failed else 0
+
+
+# --- check -------------------------------------------------------------------------------
+
+
+def grade(notebook, failures) -> list[checks.CheckResult]:
+    """One result per question of the notebook's lesson, read from its executed outputs.
+
+    A question whose check cell left no result is WRONG, with the failing cell as the hint.
+    """
+    lesson = notebook.metadata.get("lrcourse", {}).get("lesson")
+    found: dict[str, checks.CheckResult] = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if checks.MIME_TYPE in data:
+                result = checks.CheckResult.from_dict(data[checks.MIME_TYPE])
+                found[result.question] = result
+    reason = failures[0].describe() if failures else "its check cell is missing"
+    return [
+        found.get(q.id) or checks.CheckResult(
+            q.id, checks.Status.WRONG, "no result: the check cell did not run",
+            f"fix this first: {reason}")
+        for q in checks.questions_for_lesson(lesson)
+    ]
+
+
+def check(args: argparse.Namespace) -> int:
+    """Run a learner's exercise notebook and print PASS / NOT YET / WRONG per question."""
+    import nbformat
+
+    from lrcourse.runner import execute_notebook
+
+    path = Path(args.path)
+    if not path.is_file() or path.suffix != ".ipynb":
+        print(f"lrcourse check: expected an existing .ipynb file, received {path}")
+        return 2
+    try:
+        lesson = nbformat.read(path, as_version=4).metadata.get("lrcourse", {}).get("lesson")
+    except Exception as error:  # a corrupt file is the learner's to fix; say so plainly
+        print(f"lrcourse check: cannot read {path} as a notebook: {error}")
+        return 2
+    if not checks.questions_for_lesson(lesson):
+        print(f"lrcourse check: {path} is not an lrcourse exercise notebook (its metadata "
+              "names no lesson with questions)")
+        return 2
+    print(f"Checking {path} in a fresh kernel (time limit {args.timeout:g} s) ...")
+    result = execute_notebook(path, fast=args.fast, timeout=args.timeout, stop_on_error=False)
+    for failure in result.failures:
+        kind = "timed out" if failure.kind == "timeout" else "problem"
+        print(f"  {kind}: {failure.describe()}")
+    results = grade(result.notebook, result.failures)
+    width = max(len(r.question) for r in results)
+    for r in results:
+        line = f"  {r.question:<{width}}  {r.status.value:<7}"
+        if r.message:
+            line += f"  {r.message}"
+        if not r.passed and r.hint:
+            line += f"\n  {'':<{width}}  {'':<7}  hint: {r.hint}"
+        print(line)
+    passed = sum(r.passed for r in results)
+    print(f"{passed} of {len(results)} questions pass.")
+    return 0 if passed == len(results) else 1
+
+
+# --- exercises ---------------------------------------------------------------------------
+
+
+def exercises(args: argparse.Namespace) -> int:
+    """``build`` writes exercises/ from solutions/; ``verify`` exits 1 when it is stale."""
+    from lrcourse import exercises as generator
+
+    try:
+        if args.action == "build":
+            for path in generator.build(args.root):
+                print(f"wrote {path}")
+            return 0
+        problems = generator.stale(args.root)
+    except ValueError as error:
+        print(f"lrcourse exercises {args.action}: {error}")
+        return 1
+    for problem in problems:
+        print(problem)
+    if problems:
+        print("exercises/ is out of date: run `lrcourse exercises build`")
+        return 1
+    print("exercises/ is up to date with solutions/")
+    return 0
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, received {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, received {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, received {text!r}")
+    return int(text)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``lrcourse`` command."""
+    main_parser = argparse.ArgumentParser(
+        prog="lrcourse", description="Run, check and maintain the lrcourse notebooks.")
+    commands = main_parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("doctor", help="check versions, threads and offline data"
+                        ).set_defaults(func=doctor)
+
+    run_parser = commands.add_parser("run", help="execute notebooks headless")
+    run_parser.add_argument("paths", nargs="*", metavar="PATH",
+                            help="notebooks to run (default: every lesson in notebooks/)")
+    run_parser.add_argument("--fast", action="store_true",
+                            help="set LRCOURSE_FAST=1 for the kernels (small settings)")
+    run_parser.add_argument("--html", metavar="DIR", help="also write HTML pages into DIR")
+    run_parser.add_argument("--timeout", type=_positive_seconds, default=900,
+                            help="seconds each notebook may take (default 900)")
+    run_parser.add_argument("--threads", type=_positive_int, default=None,
+                            help="cap each kernel's compute threads")
+    run_parser.add_argument("--build-dir", default="build",
+                            help="where executed copies go (default build/)")
+    run_parser.set_defaults(func=run)
+
+    check_parser = commands.add_parser("check", help="check an exercise notebook")
+    check_parser.add_argument("path", metavar="PATH.ipynb")
+    check_parser.add_argument("--timeout", type=_positive_seconds, default=300,
+                              help="seconds the notebook may take (default 300)")
+    check_parser.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
+    check_parser.set_defaults(func=check)
+
+    exercises_parser = commands.add_parser("exercises", help="build or verify exercises/")
+    exercises_parser.add_argument("action", choices=["build", "verify"])
+    exercises_parser.add_argument("--root", default=".", help="the course folder (default .)")
+    exercises_parser.set_defaults(func=exercises)
+    return main_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lrcourse`` console script."""
+    os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
