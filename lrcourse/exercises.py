@@ -43,7 +43,9 @@ def strip_solutions(source: str, *, where: str = "<cell>") -> tuple[str, int]:
         ...          "    # END SOLUTION", ""]
         >>> print(strip_solutions("\\n".join(lines))[0])
         def f(x):
-            raise NotImplementedError('Exercise: double it')
+            raise NotImplementedError(
+                'Exercise: double it'
+            )
         <BLANKLINE>
     """
     out: list[str] = []
@@ -61,7 +63,8 @@ def strip_solutions(source: str, *, where: str = "<cell>") -> tuple[str, int]:
                                  "inside a function body, so the exercise still runs. "
                                  "Received it at top level")
             hint = begin["hint"] or DEFAULT_HINT
-            out.append(f"{indent}raise NotImplementedError({'Exercise: ' + hint!r})\n")
+            message = repr("Exercise: " + hint)
+            out.append(f"{indent}raise NotImplementedError(\n{indent}    {message}\n{indent})\n")
             open_at = number
             count += 1
         elif END.match(line.rstrip("\n")):

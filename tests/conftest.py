@@ -1,0 +1,45 @@
+"""Shared paths and helpers for the lrcourse tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NETGUARD = ROOT / "tests" / "netguard"
+LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+ALL_NOTEBOOKS = LESSONS + SOLUTIONS + EXERCISES
+
+
+def guarded_env(log: Path) -> dict:
+    """Kernel environment that loads the network guard and logs refused connections to ``log``."""
+    python_path = os.pathsep.join(p for p in (str(NETGUARD), os.environ.get("PYTHONPATH")) if p)
+    return {"PYTHONPATH": python_path, "LRCOURSE_NETWORK_LOG": str(log)}
+
+
+def write_notebook(path: Path, *sources: str, tags: dict[int, list[str]] | None = None,
+                   lesson: str | None = None) -> Path:
+    """A small notebook with one code cell per source; ``tags`` maps cell index to tags."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    for index, cell_tags in (tags or {}).items():
+        notebook.cells[index].metadata["tags"] = cell_tags
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    if lesson:
+        notebook.metadata["lrcourse"] = {"lesson": lesson}
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture
+def network_log(tmp_path):
+    """A fresh file the network guard writes to; the test asserts on it."""
+    log = tmp_path / "network.log"
+    log.touch()
+    return log

@@ -1,0 +1,126 @@
+"""Each lesson question: the reference answer passes, the stub is NOT YET, and every
+planted wrong answer is WRONG with a hint. ``WRONG_ANSWERS`` is also planted into a copy
+of the solution notebook by ``test_notebooks.py``."""
+
+import numpy as np
+import pytest
+
+from lrcourse.checks import QUESTIONS, CheckResult, Status, check, questions_for_lesson
+
+REFERENCE = {
+    "01.largest_stable_lr": "return 2.0 / np.linalg.eigvalsh(hessian).max()",
+    "01.set_keras_learning_rate": "optimizer.learning_rate.assign(value)",
+    "01.set_torch_learning_rate": "for group in optimizer.param_groups:\n    group['lr'] = value",
+    "01.first_to_reach": (
+        "reached = {r: next((i for i, v in enumerate(l) if v <= target), None)"
+        " for r, l in histories.items()}\n"
+        "reached = {r: i for r, i in reached.items() if i is not None}\n"
+        "return min(reached, key=lambda r: (reached[r], r)) if reached else None"
+    ),
+}
+
+# Several plausible mistakes per question; the first one is planted in the notebook test.
+WRONG_ANSWERS = {
+    "01.largest_stable_lr": [
+        "return 1.0 / np.linalg.eigvalsh(hessian).max()",
+        "return 2.0 / np.linalg.eigvalsh(hessian).min()",
+        "return 2.0 / np.trace(hessian)",
+        "return 2.0 / np.diag(hessian).max()",
+        "return str(2.0 / np.linalg.eigvalsh(hessian).max())",
+        "return 2.0 / np.linalg.eigvalsh(hessian)",
+    ],
+    "01.set_keras_learning_rate": [
+        "optimizer.lr = value",
+        "import keras\nkeras.backend.set_value(optimizer.learning_rate, value)",
+        "optimizer = type(optimizer)(learning_rate=value)",
+    ],
+    "01.set_torch_learning_rate": [
+        "optimizer.lr = value",
+        "optimizer.param_groups[0]['lr'] = value",
+        "optimizer.defaults['lr'] = value",
+    ],
+    "01.first_to_reach": [
+        "return min(histories, key=lambda r: histories[r][-1])",
+        "return max(histories)",
+        "hits = [r for r, l in histories.items() if min(l) <= target]\n"
+        "return min(hits) if hits else None",
+        "return None",
+    ],
+}
+
+
+def as_function(question_id: str, body: str):
+    """Compile ``body`` as the body of the question's answer function."""
+    arguments = {"01.largest_stable_lr": "hessian", "01.first_to_reach": "histories, target"}
+    signature = arguments.get(question_id, "optimizer, value")
+    indented = "\n".join("    " + line for line in body.splitlines())
+    namespace = {"np": np}
+    exec(f"def answer({signature}):\n{indented}\n", namespace)
+    return namespace["answer"]
+
+
+def stub(*args):
+    raise NotImplementedError("Exercise: not started")
+
+
+def test_every_lesson_question_has_a_reference_and_wrong_answers():
+    assert set(REFERENCE) == set(QUESTIONS) == set(WRONG_ANSWERS)
+    assert [q.id for q in questions_for_lesson("01")] == list(REFERENCE)
+
+
+@pytest.mark.parametrize("question_id", list(REFERENCE))
+def test_reference_answer_passes(question_id):
+    result = check(question_id, as_function(question_id, REFERENCE[question_id]))
+    assert result.status is Status.PASS, result.row()
+
+
+@pytest.mark.parametrize("question_id", list(REFERENCE))
+def test_untouched_stub_is_not_yet(question_id):
+    result = check(question_id, stub)
+    assert result.status is Status.NOT_YET and result.hint
+
+
+@pytest.mark.parametrize(
+    "question_id, body",
+    [(q, body) for q, bodies in WRONG_ANSWERS.items() for body in bodies],
+)
+def test_planted_wrong_answer_is_wrong_with_a_hint(question_id, body):
+    result = check(question_id, as_function(question_id, body))
+    assert result.status is Status.WRONG, result.row()
+    assert result.message and result.hint
+
+
+def test_specific_hints_name_the_mistake():
+    one_over = check("01.largest_stable_lr",
+                     as_function("01.largest_stable_lr", WRONG_ANSWERS["01.largest_stable_lr"][0]))
+    assert "twice" in one_over.hint
+    first_group_only = check("01.set_torch_learning_rate", as_function(
+        "01.set_torch_learning_rate", WRONG_ANSWERS["01.set_torch_learning_rate"][1]))
+    assert "param group 1" in first_group_only.message
+
+
+@pytest.mark.parametrize("answer", [42, "2 / L", None])
+def test_non_function_answers_are_wrong_not_a_crash(answer):
+    result = check("01.largest_stable_lr", answer)
+    assert result.status is Status.WRONG and "expected a function" in result.message
+
+
+def test_answer_raising_anything_else_is_wrong_and_names_the_error():
+    def broken(hessian):
+        return hessian.not_there
+
+    result = check("01.largest_stable_lr", broken)
+    assert result.status is Status.WRONG and "AttributeError" in result.message
+
+
+def test_unknown_question_is_a_value_error():
+    with pytest.raises(ValueError, match="Unknown question '01.nope'"):
+        check("01.nope", stub)
+
+
+def test_result_renders_for_jupyter_and_round_trips():
+    result = CheckResult("01.first_to_reach", Status.WRONG, "expected 0.1, received 1.0", "ties")
+    bundle = result._repr_mimebundle_()
+    assert bundle["text/plain"] == result.row()
+    assert "WRONG" in bundle["text/html"]
+    assert CheckResult.from_dict(bundle["application/vnd.lrcourse.check+json"]) == result
