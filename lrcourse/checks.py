@@ -125,7 +125,21 @@ QUESTIONS: dict[str, Question] = {}
 
 
 def question(id: str, title: str, hint: str) -> Callable:
-    """Register a checker under ``id`` (``"NN.name"``, NN the lesson number)."""
+    """Register a checker under ``id`` (``"NN.name"``, NN the lesson number).
+
+    The checker receives the learner's function and raises ``Wrong`` to reject it.
+
+    Example:
+        >>> @question("99.double", "Double a number", "multiply by two")
+        ... def _check_double(answer):
+        ...     if answer(2) != 4:
+        ...         raise Wrong(f"answer(2): expected 4, received {answer(2)!r}")
+        >>> check("99.double", lambda x: 2 * x).status.value
+        'PASS'
+        >>> check("99.double", lambda x: x + 1).row()
+        '99.double  WRONG  answer(2): expected 4, received 3  hint: multiply by two'
+        >>> _ = QUESTIONS.pop("99.double")
+    """
     lesson, _, name = id.partition(".")
     if not (len(lesson) == 2 and lesson.isdigit() and name.isidentifier()):
         raise ValueError(f"question id must look like '01.name'. Received: {id!r}")

@@ -83,7 +83,7 @@ def _doctor_rows() -> list[tuple[str, str, str | None]]:
     return rows
 
 
-def doctor(args: argparse.Namespace) -> int:
+def _doctor(args: argparse.Namespace) -> int:
     """Print the environment against the pins; exit 1 with one fix per problem."""
     rows = _doctor_rows()
     width = max(len(what) for what, _, _ in rows)
@@ -120,7 +120,7 @@ def _build_path(path: Path, build_dir: Path) -> Path:
         return build_dir / path.name
 
 
-def run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
     """Execute notebooks, print a table of wall times and name every failing cell."""
     from tqdm import tqdm
 
@@ -162,6 +162,12 @@ def grade(notebook, failures) -> list[checks.CheckResult]:
     """One result per question of the notebook's lesson, read from its executed outputs.
 
     A question whose check cell left no result is WRONG, with the failing cell as the hint.
+
+    Example:
+        >>> import nbformat
+        >>> never_run = nbformat.v4.new_notebook(metadata={"lrcourse": {"lesson": "01"}})
+        >>> [result.status.value for result in grade(never_run, [])]
+        ['WRONG', 'WRONG', 'WRONG', 'WRONG']
     """
     lesson = notebook.metadata.get("lrcourse", {}).get("lesson")
     found: dict[str, checks.CheckResult] = {}
@@ -180,7 +186,7 @@ def grade(notebook, failures) -> list[checks.CheckResult]:
     ]
 
 
-def check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace) -> int:
     """Run a learner's exercise notebook and print PASS / NOT YET / WRONG per question."""
     import nbformat
 
@@ -221,7 +227,7 @@ def check(args: argparse.Namespace) -> int:
 # --- exercises ---------------------------------------------------------------------------
 
 
-def exercises(args: argparse.Namespace) -> int:
+def _exercises(args: argparse.Namespace) -> int:
     """``build`` writes exercises/ from solutions/; ``verify`` exits 1 when it is stale."""
     from lrcourse import exercises as generator
 
@@ -260,13 +266,17 @@ def _positive_int(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``lrcourse`` command."""
+    """The argument parser of the ``lrcourse`` command.
+
+    >>> parser().parse_args(["run", "notebooks/01_fixed_learning_rate.ipynb", "--fast"]).fast
+    True
+    """
     main_parser = argparse.ArgumentParser(
         prog="lrcourse", description="Run, check and maintain the lrcourse notebooks.")
     commands = main_parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("doctor", help="check versions, threads and offline data"
-                        ).set_defaults(func=doctor)
+                        ).set_defaults(func=_doctor)
 
     run_parser = commands.add_parser("run", help="execute notebooks headless")
     run_parser.add_argument("paths", nargs="*", metavar="PATH",
@@ -280,24 +290,29 @@ def parser() -> argparse.ArgumentParser:
                             help="cap each kernel's compute threads")
     run_parser.add_argument("--build-dir", default="build",
                             help="where executed copies go (default build/)")
-    run_parser.set_defaults(func=run)
+    run_parser.set_defaults(func=_run)
 
     check_parser = commands.add_parser("check", help="check an exercise notebook")
     check_parser.add_argument("path", metavar="PATH.ipynb")
     check_parser.add_argument("--timeout", type=_positive_seconds, default=300,
                               help="seconds the notebook may take (default 300)")
     check_parser.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
-    check_parser.set_defaults(func=check)
+    check_parser.set_defaults(func=_check)
 
     exercises_parser = commands.add_parser("exercises", help="build or verify exercises/")
     exercises_parser.add_argument("action", choices=["build", "verify"])
     exercises_parser.add_argument("--root", default=".", help="the course folder (default .)")
-    exercises_parser.set_defaults(func=exercises)
+    exercises_parser.set_defaults(func=_exercises)
     return main_parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``lrcourse`` console script."""
+    """Entry point of the ``lrcourse`` console script; returns the exit code.
+
+    >>> main(["exercises", "verify", "--root", "/no/such/course"])
+    lrcourse exercises verify: no solution notebooks found in /no/such/course/solutions
+    1
+    """
     os.environ.setdefault("JUPYTER_PREFER_ENV_PATH", "1")
     args = parser().parse_args(argv)
     return args.func(args)

@@ -84,6 +84,15 @@ def build_exercise(solution: nbformat.NotebookNode, *, name: str) -> nbformat.No
 
     Raises:
         ValueError: when the notebook has no solution region or a malformed one.
+
+    Example:
+        >>> source = "def f():\\n    # BEGIN SOLUTION\\n    return 1\\n    # END SOLUTION"
+        >>> solution = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        >>> print(build_exercise(solution, name="solutions/01_demo.ipynb").cells[0].source)
+        def f():
+            raise NotImplementedError(
+                'Exercise: replace this line with your solution'
+            )
     """
     exercise = nbformat.from_dict(solution)
     total = 0
@@ -120,6 +129,15 @@ def build(root: str | Path = ".") -> list[Path]:
 
     Returns:
         The paths written.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> (root / "solutions").mkdir()
+        >>> cell = nbformat.v4.new_code_cell("def f():\\n    # BEGIN SOLUTION\\n    # END SOLUTION")
+        >>> nbformat.write(nbformat.v4.new_notebook(cells=[cell]), root / "solutions/01_a.ipynb")
+        >>> [path.name for path in build(root)]
+        ['01_a.ipynb']
     """
     root = Path(root)
     texts = _expected(root)
@@ -133,6 +151,18 @@ def stale(root: str | Path = ".") -> list[str]:
     """Problems that make ``exercises/`` out of date with ``solutions/``; empty when current.
 
     Each entry names a missing, different or orphaned exercise notebook.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> (root / "solutions").mkdir()
+        >>> cell = nbformat.v4.new_code_cell("def f():\\n    # BEGIN SOLUTION\\n    # END SOLUTION")
+        >>> nbformat.write(nbformat.v4.new_notebook(cells=[cell]), root / "solutions/01_a.ipynb")
+        >>> stale(root)
+        ['exercises/01_a.ipynb is missing']
+        >>> _ = build(root)
+        >>> stale(root)
+        []
     """
     root = Path(root)
     texts = _expected(root)

@@ -138,6 +138,17 @@ def execute_notebook(
     Raises:
         FileNotFoundError: if ``path`` does not exist.
         ValueError: for a non-positive ``timeout``.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "demo.ipynb"
+        >>> cells = [nbformat.v4.new_code_cell("print(6 * 7)"), nbformat.v4.new_code_cell("1 / 0")]
+        >>> nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+        >>> run = execute_notebook(path, timeout=60)
+        >>> run.notebook.cells[0].outputs[0].text, run.ok
+        ('42\\n', False)
+        >>> run.failures[0].describe()
+        'cell 1 (1 / 0): ZeroDivisionError: division by zero'
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -151,6 +162,8 @@ def execute_notebook(
     client = NotebookClient(
         notebook,
         kernel_name="python3",
+        # ipykernel warns on stderr about loopback TCP for every kernel; keep errors only.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
         allow_errors=True,
         timeout=int(math.ceil(timeout)),
         resources={"metadata": {"path": str(path.parent.resolve())}},
@@ -202,7 +215,13 @@ def execute_notebook(
 
 
 def export_html(run: NotebookRun, directory: str | Path) -> Path:
-    """Write the executed notebook as a standalone HTML page (figures embedded)."""
+    """Write the executed notebook as a standalone HTML page (figures embedded).
+
+    >>> import tempfile
+    >>> run = NotebookRun(Path("01_demo.ipynb"), nbformat.v4.new_notebook(), seconds=1.0)
+    >>> export_html(run, tempfile.mkdtemp()).name
+    '01_demo.html'
+    """
     from nbconvert import HTMLExporter
 
     directory = Path(directory)
@@ -214,7 +233,13 @@ def export_html(run: NotebookRun, directory: str | Path) -> Path:
 
 
 def write_html_index(runs: list[NotebookRun], directory: str | Path) -> Path:
-    """An index page linking each lesson page, with its status and wall time."""
+    """An index page linking each lesson page, with its status and wall time.
+
+    >>> import tempfile
+    >>> run = NotebookRun(Path("01_demo.ipynb"), nbformat.v4.new_notebook(), seconds=12.34)
+    >>> "12.3 s" in write_html_index([run], tempfile.mkdtemp()).read_text()
+    True
+    """
     import html
 
     rows = "\n".join(
