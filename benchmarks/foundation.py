@@ -1,0 +1,105 @@
+"""Measure what the foundation issue asks for and print a table.
+
+    .venv/bin/python benchmarks/foundation.py [--skip-clone] [--repeats N]
+
+1. `make test` on a fresh clone, setup (creating .venv) and tests timed separately.
+2. Lesson 01 wall time in fast and full mode (median of N runs), and the kernel's peak RSS
+   in full mode (VmHWM of the kernel process).
+3. `import lrcourse` time in a fresh interpreter (median of N).
+4. Two fast runs of lesson 01 side by side, with and without one compute thread per kernel.
+
+Numbers go to stdout; nothing is asserted. Shared machines are noisy: read medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON = ROOT / "notebooks" / "01_fixed_learning_rate.ipynb"
+sys.path.insert(0, str(ROOT))
+
+
+def timed(command: list[str], cwd: Path, env: dict | None = None) -> float:
+    start = time.monotonic()
+    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.monotonic() - start
+
+
+def fresh_clone_make_test() -> tuple[float, float]:
+    with tempfile.TemporaryDirectory() as directory:
+        clone = Path(directory) / "lrcourse"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        setup = timed(["make", "setup"], clone)
+        tests = timed(["make", "test"], clone)
+    return setup, tests
+
+
+def lesson_runs(repeats: int) -> dict[str, object]:
+    from lrcourse.runner import execute_notebook
+
+    result: dict[str, object] = {}
+    for mode, fast in (("fast", True), ("full", False)):
+        runs = [execute_notebook(LESSON, fast=fast, timeout=1200) for _ in range(repeats)]
+        failed = [f.describe() for run in runs for f in run.failures]
+        if failed:
+            raise SystemExit(f"lesson 01 failed in {mode} mode: {failed}")
+        result[f"{mode} s"] = statistics.median(run.seconds for run in runs)
+        result[f"{mode} peak MB"] = max(run.peak_rss_mb or 0 for run in runs)
+    return result
+
+
+def import_time(repeats: int) -> float:
+    code = "import time; t = time.perf_counter(); import lrcourse; print(time.perf_counter() - t)"
+    samples = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    check=True).stdout) for _ in range(repeats)]
+    return statistics.median(samples)
+
+
+def threads_comparison() -> dict[str, float]:
+    """Two fast runs of lesson 01 at once (as `make test -n 2` does), with and without a cap."""
+    lrcourse = str(Path(sys.executable).with_name("lrcourse"))
+    out = {}
+    for label, extra in (("default threads", []), ("1 thread per kernel", ["--threads", "1"])):
+        with tempfile.TemporaryDirectory() as build:
+            start = time.monotonic()
+            processes = [
+                subprocess.Popen([lrcourse, "run", str(LESSON), "--fast", "--build-dir",
+                                  f"{build}/{i}", *extra], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+                for i in range(2)
+            ]
+            if any(process.wait() for process in processes):
+                raise SystemExit(f"lesson 01 failed with {label}")
+            out[label] = time.monotonic() - start
+    return out
+
+
+def main() -> None:
+    options = argparse.ArgumentParser(description=__doc__)
+    options.add_argument("--skip-clone", action="store_true", help="skip the fresh-clone run")
+    options.add_argument("--repeats", type=int, default=3)
+    args = options.parse_args()
+    rows: list[tuple[str, str]] = []
+    rows.append(("import lrcourse (median)", f"{import_time(max(args.repeats, 5)) * 1000:.0f} ms"))
+    for key, value in lesson_runs(args.repeats).items():
+        rows.append((f"lesson 01 {key}", f"{value:.1f}"))
+    for key, value in threads_comparison().items():
+        rows.append((f"2 x lesson 01 fast side by side, {key}", f"{value:.1f} s"))
+    if not args.skip_clone:
+        setup, tests = fresh_clone_make_test()
+        rows.append(("fresh clone: make setup", f"{setup:.0f} s"))
+        rows.append(("fresh clone: make test (after setup)", f"{tests:.0f} s"))
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
