@@ -79,3 +79,109 @@ def seed(name: str, value: object) -> int:
     if not 0 <= value < 2**32:
         raise ValueError(f"`{name}` must be in [0, 2**32). Received: {name}={value}")
     return int(value)
+
+
+def real(name: str, value: object, *, expected: str = "a finite number") -> float:
+    """Return ``value`` as a float, or raise if it is not a finite real number.
+
+    >>> real("gamma", 0.5)
+    0.5
+    >>> real("gamma", float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: `gamma` must be a finite number. Received: gamma=nan
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"`{name}` must be {expected}. Received: {name}={value!r} ({type(value).__name__})"
+        )
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be {expected}. Received: {name}={value!r}")
+    return float(value)
+
+
+def nonnegative_float(name: str, value: object) -> float:
+    """Return ``value`` as a float, or raise if it is not a finite number >= 0.
+
+    >>> nonnegative_float("final_lr", 0)
+    0.0
+    >>> nonnegative_float("final_lr", -0.1)
+    Traceback (most recent call last):
+    ...
+    ValueError: `final_lr` must be a finite number >= 0. Received: final_lr=-0.1
+    """
+    number = real(name, value, expected="a finite number >= 0")
+    if number < 0:
+        raise ValueError(f"`{name}` must be a finite number >= 0. Received: {name}={value!r}")
+    return number
+
+
+def unit_interval(name: str, value: object) -> float:
+    """Return ``value`` as a float, or raise if it is not in the closed interval [0, 1].
+
+    >>> unit_interval("alpha", 0.1)
+    0.1
+    >>> unit_interval("alpha", 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: `alpha` must be a number in [0, 1]. Received: alpha=2
+    """
+    number = real(name, value, expected="a number in [0, 1]")
+    if not 0 <= number <= 1:
+        raise ValueError(f"`{name}` must be a number in [0, 1]. Received: {name}={value!r}")
+    return number
+
+
+def increasing_ints(name: str, value: object) -> tuple[int, ...]:
+    """Return ``value`` as a tuple of strictly increasing integers >= 1.
+
+    >>> increasing_ints("boundaries", [100, 200])
+    (100, 200)
+    >>> increasing_ints("boundaries", [200, 100])
+    Traceback (most recent call last):
+    ...
+    ValueError: `boundaries` must be strictly increasing integers >= 1. Received: boundaries=[200, 100]
+    """
+    expected = "strictly increasing integers >= 1"
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(
+            f"`{name}` must be a list of {expected}. "
+            f"Received: {name}={value!r} ({type(value).__name__})"
+        )
+    items = list(value)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            raise TypeError(
+                f"`{name}` must be {expected}. Received: {name}={items!r} "
+                f"(element {item!r} is {type(item).__name__})"
+            )
+    if any(item < 1 for item in items) or any(b <= a for a, b in zip(items, items[1:])):
+        raise ValueError(f"`{name}` must be {expected}. Received: {name}={items!r}")
+    return tuple(int(item) for item in items)
+
+
+def choice(name: str, value: object, options: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``options``, or raise.
+
+    >>> choice("mode", "triangular", ("triangular", "exp_range"))
+    'triangular'
+    >>> choice("mode", "cosine", ("triangular", "exp_range"))
+    Traceback (most recent call last):
+    ...
+    ValueError: `mode` must be one of 'triangular', 'exp_range'. Received: mode='cosine'
+    """
+    if value not in options:
+        allowed = ", ".join(repr(option) for option in options)
+        raise ValueError(f"`{name}` must be one of {allowed}. Received: {name}={value!r}")
+    return str(value)
+
+
+def boolean(name: str, value: object) -> bool:
+    """Return ``value`` if it is a bool, or raise ``TypeError``.
+
+    >>> boolean("staircase", True)
+    True
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a bool. Received: {name}={value!r}")
+    return value
