@@ -140,7 +140,7 @@ def increasing_ints(name: str, value: object) -> tuple[int, ...]:
     >>> increasing_ints("boundaries", [200, 100])
     Traceback (most recent call last):
     ...
-    ValueError: `boundaries` must be strictly increasing integers >= 1. Received: boundaries=[200, 100]
+    ValueError: `boundaries` must be strictly increasing integers >= 1. Received: ...
     """
     expected = "strictly increasing integers >= 1"
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
@@ -155,7 +155,8 @@ def increasing_ints(name: str, value: object) -> tuple[int, ...]:
                 f"`{name}` must be {expected}. Received: {name}={items!r} "
                 f"(element {item!r} is {type(item).__name__})"
             )
-    if any(item < 1 for item in items) or any(b <= a for a, b in zip(items, items[1:])):
+    pairs = zip(items[:-1], items[1:], strict=True)
+    if any(item < 1 for item in items) or any(later <= earlier for earlier, later in pairs):
         raise ValueError(f"`{name}` must be {expected}. Received: {name}={items!r}")
     return tuple(int(item) for item in items)
 

@@ -39,7 +39,8 @@ class LrcourseSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 value = tf.numpy_function(self._value, [step], tf.float32, stateful=False)
                 value.set_shape(())
                 return value
-        return keras.ops.convert_to_tensor(self._value(keras.ops.convert_to_numpy(step)))
+        step = keras.ops.convert_to_numpy(keras.ops.convert_to_tensor(step))
+        return keras.ops.convert_to_tensor(self._value(step))
 
     def get_config(self) -> dict:
         """``{"spec": ...}``, enough for ``from_config`` to rebuild the same schedule."""

@@ -60,7 +60,7 @@ def _steps(step: object) -> np.ndarray:
     if bad.any():
         raise ValueError(
             "`step` must be finite and >= 0 (steps count optimizer updates from 0). "
-            f"Received: step={array[bad].ravel()[0]!r}"
+            f"Received: step={float(array[bad].ravel()[0])!r}"
         )
     return array
 

@@ -120,7 +120,7 @@ def test_piecewise_constant_switches_one_step_earlier_than_keras():
     # switch at step == boundaries[i]. So Keras at step s equals lrcourse at s - 1.
     assert_same(ours[:-1], theirs[1:])
     assert theirs[0] == ours[0]
-    for boundary, old, new in zip(boundaries, values, values[1:]):
+    for boundary, old, new in zip(boundaries, values[:-1], values[1:], strict=True):
         assert theirs[boundary] == old and ours[boundary] == new
 
 
