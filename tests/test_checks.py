@@ -2,6 +2,8 @@
 planted wrong answer is WRONG with a hint. ``WRONG_ANSWERS`` is also planted into a copy
 of the solution notebook by ``test_notebooks.py``."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,21 @@ REFERENCE = {
         " for r, l in histories.items()}\n"
         "reached = {r: i for r, i in reached.items() if i is not None}\n"
         "return min(reached, key=lambda r: (reached[r], r)) if reached else None"
+    ),
+    "02.triangular_schedule": (
+        "cycle = math.floor(1 + step / (2 * step_size))\n"
+        "x = abs(step / step_size - 2 * cycle + 1)\n"
+        "return base_lr + (max_lr - base_lr) * max(0.0, 1 - x)"
+    ),
+    "02.warmup_hold_cosine": (
+        "from lrcourse.schedules import constant, cosine_decay, join, linear_warmup\n"
+        "return join([linear_warmup(peak_lr, warmup_steps), constant(peak_lr),\n"
+        "             cosine_decay(peak_lr, decay_steps, alpha=final_lr / peak_lr)],\n"
+        "            [warmup_steps, warmup_steps + hold_steps])"
+    ),
+    "02.keras_to_torch": (
+        "import torch\n"
+        "return torch.optim.lr_scheduler.StepLR(optimizer, step_size=decay_steps, gamma=decay_rate)"
     ),
 }
 
@@ -46,15 +63,85 @@ WRONG_ANSWERS = {
         "return min(hits) if hits else None",
         "return None",
     ],
+    "02.triangular_schedule": [
+        "cycle = math.floor(1 + (step + 1) / (2 * step_size))\n"
+        "x = abs((step + 1) / step_size - 2 * cycle + 1)\n"
+        "return base_lr + (max_lr - base_lr) * max(0.0, 1 - x)",
+        "x = abs(step / step_size % 2 - 1)\n"
+        "return base_lr + (max_lr - base_lr) * x",
+        "cycle = math.floor(1 + step / (2 * step_size))\n"
+        "x = abs(step / step_size - 2 * cycle + 1)\n"
+        "return (max_lr - base_lr) * max(0.0, 1 - x)",
+        "x = abs((2 * step / step_size) % 2 - 1)\n"
+        "return base_lr + (max_lr - base_lr) * (1 - x)",
+        "return str(base_lr)",
+        "return max_lr",
+    ],
+    "02.warmup_hold_cosine": [
+        "import math\n"
+        "def schedule(step):\n"
+        "    if step < warmup_steps:\n"
+        "        return peak_lr * step / warmup_steps\n"
+        "    if step < warmup_steps + hold_steps:\n"
+        "        return peak_lr\n"
+        "    t = (step - warmup_steps - hold_steps) / decay_steps\n"
+        "    return final_lr + (peak_lr - final_lr) * (1 + math.cos(math.pi * t)) / 2\n"
+        "return schedule",
+        "import math\n"
+        "def schedule(step):\n"
+        "    if step < warmup_steps:\n"
+        "        return peak_lr * step / warmup_steps\n"
+        "    if step <= warmup_steps + hold_steps:\n"
+        "        return peak_lr\n"
+        "    t = min(1, (step - warmup_steps - hold_steps - 1) / decay_steps)\n"
+        "    return final_lr + (peak_lr - final_lr) * (1 + math.cos(math.pi * t)) / 2\n"
+        "return schedule",
+        "import math\n"
+        "def schedule(step):\n"
+        "    if step < warmup_steps:\n"
+        "        return peak_lr * step / warmup_steps\n"
+        "    if step < warmup_steps + hold_steps:\n"
+        "        return peak_lr\n"
+        "    t = min(1, step / decay_steps)\n"
+        "    return final_lr + (peak_lr - final_lr) * (1 + math.cos(math.pi * t)) / 2\n"
+        "return schedule",
+        "return peak_lr",
+        "from lrcourse.schedules import warmup_cosine\n"
+        "return warmup_cosine(peak_lr, warmup_steps + hold_steps + decay_steps, warmup_steps,\n"
+        "                     final_lr)",
+    ],
+    "02.keras_to_torch": [
+        "import torch\n"
+        "gamma = decay_rate ** (1 / decay_steps)\n"
+        "return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=gamma)",
+        "import torch\n"
+        "return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, decay_steps // 45),\n"
+        "                                       gamma=decay_rate)",
+        "import torch\n"
+        "return torch.optim.lr_scheduler.StepLR(optimizer, step_size=decay_steps + 1,\n"
+        "                                       gamma=decay_rate)",
+        "import torch\n"
+        "scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=decay_steps,\n"
+        "                                            gamma=decay_rate)\n"
+        "scheduler.step()\n"
+        "return scheduler",
+        "return decay_rate",
+    ],
 }
 
 
 def as_function(question_id: str, body: str):
     """Compile ``body`` as the body of the question's answer function."""
-    arguments = {"01.largest_stable_lr": "hessian", "01.first_to_reach": "histories, target"}
+    arguments = {
+        "01.largest_stable_lr": "hessian",
+        "01.first_to_reach": "histories, target",
+        "02.triangular_schedule": "step, base_lr, max_lr, step_size",
+        "02.warmup_hold_cosine": "peak_lr, warmup_steps, hold_steps, decay_steps, final_lr",
+        "02.keras_to_torch": "optimizer, initial_lr, decay_steps, decay_rate",
+    }
     signature = arguments.get(question_id, "optimizer, value")
     indented = "\n".join("    " + line for line in body.splitlines())
-    namespace = {"np": np}
+    namespace = {"np": np, "math": math}
     exec(f"def answer({signature}):\n{indented}\n", namespace)
     return namespace["answer"]
 
@@ -65,7 +152,9 @@ def stub(*args):
 
 def test_every_lesson_question_has_a_reference_and_wrong_answers():
     assert set(REFERENCE) == set(QUESTIONS) == set(WRONG_ANSWERS)
-    assert [q.id for q in questions_for_lesson("01")] == list(REFERENCE)
+    for lesson in ("01", "02"):
+        ids = [q.id for q in questions_for_lesson(lesson)]
+        assert ids == [q for q in REFERENCE if q.startswith(lesson + ".")] and ids
 
 
 @pytest.mark.parametrize("question_id", list(REFERENCE))
@@ -124,3 +213,21 @@ def test_result_renders_for_jupyter_and_round_trips():
     assert bundle["text/plain"] == result.row()
     assert "WRONG" in bundle["text/html"]
     assert CheckResult.from_dict(bundle["application/vnd.lrcourse.check+json"]) == result
+
+
+@pytest.mark.parametrize("question_id, index, words", [
+    ("02.triangular_schedule", 0, "off by one"),
+    ("02.triangular_schedule", 1, "starts at the top"),
+    ("02.triangular_schedule", 2, "add base_lr"),
+    ("02.triangular_schedule", 3, "2 * step_size"),
+    ("02.warmup_hold_cosine", 0, "stay at final_lr"),
+    ("02.warmup_hold_cosine", 1, "off by one"),
+    ("02.warmup_hold_cosine", 2, "its own start"),
+    ("02.keras_to_torch", 0, "staircase"),
+    ("02.keras_to_torch", 1, "not epochs"),
+    ("02.keras_to_torch", 2, "off by one"),
+    ("02.keras_to_torch", 3, "off by one"),
+])
+def test_lesson_02_hints_name_the_mistake(question_id, index, words):
+    result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
+    assert result.status is Status.WRONG and words in result.hint, result.row()
