@@ -209,7 +209,11 @@ def _number(received: object, what: str) -> float:
     if isinstance(received, bool) or not isinstance(received, (numbers.Real, np.ndarray)):
         raise Wrong(f"expected {what} as a float, received {type(received).__name__} "
                     f"{received!r:.60}")
-    value = np.asarray(received, dtype=np.float64)
+    try:
+        value = np.asarray(received, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Wrong(f"expected {what} as a float, received an array of dtype "
+                    f"{received.dtype}") from None
     if value.size != 1:
         raise Wrong(f"expected {what} as a single float, received an array of shape "
                     f"{value.shape}")
@@ -376,14 +380,16 @@ def _check_first_to_reach(answer: Callable) -> None:
 # Lesson 02: schedules
 
 
-def _rates(answer: Callable, steps: range, what: str) -> np.ndarray:
+def _rates(answer: Callable, steps: range, where: str) -> np.ndarray:
     """``answer(step)`` for each step as floats, or ``Wrong`` naming the first bad value."""
-    return np.array([_number(answer(step), f"{what} at step {step}") for step in steps])
+    return np.array([_number(answer(step), f"the rate at step {step} (with {where})")
+                     for step in steps])
 
 
-def _first_difference(received: np.ndarray, expected: np.ndarray) -> int | None:
-    """Index of the first step where ``received`` is not ``expected`` (rel 1e-6), or None."""
-    close = np.isclose(received, expected, rtol=1e-6, atol=1e-12)
+def _first_difference(received: np.ndarray, expected: np.ndarray,
+                      rtol: float = 1e-6) -> int | None:
+    """Index of the first step where ``received`` is not ``expected``, or None."""
+    close = np.isclose(received, expected, rtol=rtol, atol=1e-12)
     return None if close.all() else int(np.argmin(close))
 
 
@@ -407,25 +413,32 @@ def _check_triangular_schedule(answer: Callable) -> None:
         steps = range(6 * step_size + 1)
         where = f"base_lr={base_lr}, max_lr={max_lr}, step_size={step_size}"
         received = _rates(lambda s, b=base_lr, m=max_lr, z=step_size: answer(s, b, m, z), steps,
-                          "the rate")
+                          where)
         reference = cyclical(base_lr, max_lr, step_size)
         expected = reference(np.array(steps))
-        bad = _first_difference(received, expected)
+        bad = _first_difference(received, expected, rtol=1e-9)
         if bad is None:
             continue
-        message = (f"with {where}, at step {bad}: expected {expected[bad]:.6g}, "
-                   f"received {received[bad]:.6g}")
+        message = (f"with {where}, at step {bad}: expected {expected[bad]:.10g}, "
+                   f"received {received[bad]:.10g}")
+        if _same(received, expected):
+            raise Wrong(message, "right to about seven digits only: compute in Python floats "
+                                 "(float64), not float32")
         later = reference(np.array(steps) + 1)
         earlier = reference(np.maximum(np.array(steps) - 1, 0))
         if _same(received[1:], later[1:]) or _same(received[1:], earlier[1:]):
             raise Wrong(message, "off by one step: steps count from 0, and step 0 is base_lr")
         if _same(received, reference(np.array(steps) + step_size)):
             raise Wrong(message, "your cycle starts at the top: step 0 must give base_lr")
-        if _same(received, cyclical(base_lr, max_lr, max(1, step_size // 2))(np.array(steps))):
+        repeats_too_soon = _same(received[step_size:], received[:-step_size])
+        if repeats_too_soon and np.ptp(received) > 0:
             raise Wrong(message, "a whole cycle (up and down) is 2 * step_size steps, "
                                  "step_size is only the way up")
         if _same(received + base_lr, expected):
             raise Wrong(message, "the triangle goes from base_lr to max_lr: add base_lr")
+        if _same(received - base_lr, (expected - base_lr) * max_lr / (max_lr - base_lr)):
+            raise Wrong(message, "the triangle's height is max_lr - base_lr, so the peak is "
+                                 "max_lr, not base_lr + max_lr")
         raise Wrong(message)
 
 
@@ -451,7 +464,7 @@ def _check_warmup_hold_cosine(answer: Callable) -> None:
                         "return the schedule itself, not its value")
         end = warmup + hold + decay
         steps = np.arange(end + 200)
-        received = _rates(schedule, range(len(steps)), "the rate")
+        received = _rates(schedule, range(len(steps)), where)
         cosine = cosine_decay(peak_lr, decay, alpha=final_lr / peak_lr)
         pieces = [linear_warmup(peak_lr, warmup), constant(peak_lr), cosine]
         expected = join(pieces, [warmup, warmup + hold])(steps)
@@ -475,6 +488,22 @@ def _check_warmup_hold_cosine(answer: Callable) -> None:
                                          "step at peak_lr, warmup_steps + hold_steps the first "
                                          "step of the decay")
         offset = warmup + hold
+        segments = [(0, warmup), (warmup, offset), (offset, end + 1)]
+        start, stop = next((a, b) for a, b in segments if a <= bad < b)
+        for shift in (-1, 1):
+            shifted = join(pieces, [warmup, offset])(np.maximum(steps + shift, 0))
+            if _same(received[start:stop], shifted[start:stop]):
+                raise Wrong(message, f"off by one step between steps {start} and {stop - 1}: "
+                                     "the ramp is 0 at step 0 and reaches peak_lr at step "
+                                     "warmup_steps; the cosine is peak_lr at its first step")
+        for alpha, hint in ((final_lr, "cosine_decay's alpha is a fraction of the initial "
+                                       "rate: alpha = final_lr / peak_lr"),
+                            (0.0, f"the cosine must end at final_lr={final_lr}, not at 0")):
+            if alpha == final_lr / peak_lr:
+                continue
+            floor = cosine_decay(peak_lr, decay, alpha=alpha)
+            if _same(received, join([pieces[0], pieces[1], floor], [warmup, offset])(steps)):
+                raise Wrong(message, hint)
 
         def cosine_from_zero(s, cosine=cosine, offset=offset):
             return cosine(s + offset)
@@ -507,9 +536,19 @@ def _check_keras_to_torch(answer: Callable) -> None:
         parameter = torch.nn.Parameter(torch.zeros(1))
         optimizer = torch.optim.SGD([parameter], lr=initial_lr)
         scheduler = answer(optimizer, initial_lr, decay_steps, decay_rate)
-        if not callable(getattr(scheduler, "step", None)):
-            raise Wrong(f"expected a PyTorch LR scheduler, received {type(scheduler).__name__} "
-                        f"{scheduler!r:.60}", "return the scheduler object")
+        if isinstance(scheduler, type) or not callable(getattr(scheduler, "step", None)):
+            received = scheduler.__name__ if isinstance(scheduler, type) else (
+                f"{type(scheduler).__name__} {scheduler!r:.60}")
+            raise Wrong(f"expected a PyTorch LR scheduler, received {received}",
+                        "create the scheduler with the optimizer you were given and return it")
+        if isinstance(scheduler, torch.optim.Optimizer):
+            raise Wrong("expected a PyTorch LR scheduler, received the optimizer itself",
+                        "wrap the optimizer in a scheduler from torch.optim.lr_scheduler")
+        wrapped = getattr(scheduler, "optimizer", optimizer)
+        if isinstance(wrapped, torch.optim.Optimizer) and wrapped is not optimizer:
+            raise Wrong("the scheduler you returned drives another optimizer, so the rate of "
+                        "the one you were given never changes",
+                        "pass the `optimizer` argument to the scheduler; do not create a new one")
         steps = np.arange(3 * decay_steps + 10)
         received = []
         for _ in steps:
@@ -532,8 +571,17 @@ def _check_keras_to_torch(answer: Callable) -> None:
         if per_epoch != decay_steps and _same(received, epochs_mistake(steps)):
             raise Wrong(message, "decay_steps counts optimizer steps, not epochs: "
                                  "do not divide by the steps per epoch")
-        drops = np.flatnonzero(np.diff(received) != 0)
-        if len(drops) and abs(int(drops[0]) + 1 - decay_steps) == 1:
+        drops = np.flatnonzero(~np.isclose(np.diff(received), 0.0, rtol=0, atol=1e-15))
+        if not len(drops):
+            raise Wrong(message, f"the rate never dropped in {len(steps)} steps, but the first "
+                                 f"drop belongs at step {decay_steps}: decay_steps counts "
+                                 "optimizer steps, not epochs")
+        first = int(drops[0]) + 1
+        if abs(first - decay_steps) == 1:
             raise Wrong(message, f"off by one step: the first drop belongs at step "
-                                 f"{decay_steps} exactly, yours comes at step {drops[0] + 1}")
+                                 f"{decay_steps} exactly, yours comes at step {first}")
+        if first < decay_steps:
+            raise Wrong(message, f"your rate first drops at step {first}; it must hold "
+                                 f"{initial_lr} for decay_steps={decay_steps} optimizer steps, "
+                                 "then multiply by decay_rate once")
         raise Wrong(message)

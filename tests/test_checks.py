@@ -76,6 +76,15 @@ WRONG_ANSWERS = {
         "return base_lr + (max_lr - base_lr) * (1 - x)",
         "return str(base_lr)",
         "return max_lr",
+        "return base_lr + (max_lr - base_lr) * (1 - abs(2 * (step % step_size) / step_size - 1))",
+        "cycle = math.floor(1 + step / (2 * step_size))\n"
+        "x = abs(step / step_size - 2 * cycle + 1)\n"
+        "return base_lr + max_lr * max(0.0, 1 - x)",
+        "cycle = math.floor(1 + step / (2 * step_size))\n"
+        "x = abs(step / step_size - 2 * cycle + 1)\n"
+        "return np.float32(base_lr + (max_lr - base_lr) * max(0.0, 1 - x))",
+        "return np.array([base_lr, max_lr])",
+        "return None",
     ],
     "02.warmup_hold_cosine": [
         "import math\n"
@@ -109,6 +118,24 @@ WRONG_ANSWERS = {
         "from lrcourse.schedules import warmup_cosine\n"
         "return warmup_cosine(peak_lr, warmup_steps + hold_steps + decay_steps, warmup_steps,\n"
         "                     final_lr)",
+        "import math\n"
+        "def schedule(step):\n"
+        "    if step < warmup_steps:\n"
+        "        return peak_lr * (step + 1) / warmup_steps\n"
+        "    if step < warmup_steps + hold_steps:\n"
+        "        return peak_lr\n"
+        "    t = min(1, (step - warmup_steps - hold_steps) / decay_steps)\n"
+        "    return final_lr + (peak_lr - final_lr) * (1 + math.cos(math.pi * t)) / 2\n"
+        "return schedule",
+        "from lrcourse.schedules import constant, cosine_decay, join, linear_warmup\n"
+        "return join([linear_warmup(peak_lr, warmup_steps), constant(peak_lr),\n"
+        "             cosine_decay(peak_lr, decay_steps, alpha=final_lr)],\n"
+        "            [warmup_steps, warmup_steps + hold_steps])",
+        "from lrcourse.schedules import constant, cosine_decay, join, linear_warmup\n"
+        "return join([linear_warmup(peak_lr, warmup_steps), constant(peak_lr),\n"
+        "             cosine_decay(peak_lr, decay_steps)],\n"
+        "            [warmup_steps, warmup_steps + hold_steps])",
+        "return lambda step: 'a rate'",
     ],
     "02.keras_to_torch": [
         "import torch\n"
@@ -126,6 +153,17 @@ WRONG_ANSWERS = {
         "scheduler.step()\n"
         "return scheduler",
         "return decay_rate",
+        "import torch\n"
+        "return torch.optim.lr_scheduler.StepLR(optimizer, step_size=decay_steps * 45,\n"
+        "                                       gamma=decay_rate)",
+        "import torch\n"
+        "return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=decay_rate)",
+        "return optimizer",
+        "import torch\n"
+        "return torch.optim.lr_scheduler.StepLR",
+        "import torch\n"
+        "own = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=initial_lr)\n"
+        "return torch.optim.lr_scheduler.StepLR(own, step_size=decay_steps, gamma=decay_rate)",
     ],
 }
 
@@ -227,7 +265,38 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("02.keras_to_torch", 1, "not epochs"),
     ("02.keras_to_torch", 2, "off by one"),
     ("02.keras_to_torch", 3, "off by one"),
+    ("02.triangular_schedule", 6, "2 * step_size"),
+    ("02.triangular_schedule", 7, "max_lr - base_lr"),
+    ("02.triangular_schedule", 8, "float32"),
+    ("02.warmup_hold_cosine", 5, "off by one"),
+    ("02.warmup_hold_cosine", 6, "final_lr / peak_lr"),
+    ("02.warmup_hold_cosine", 7, "not at 0"),
+    ("02.keras_to_torch", 5, "not epochs"),
+    ("02.keras_to_torch", 6, "first drops at step 1"),
+    ("02.keras_to_torch", 7, "wrap the optimizer"),
+    ("02.keras_to_torch", 8, "with the optimizer you were given"),
+    ("02.keras_to_torch", 9, "do not create a new one"),
 ])
 def test_lesson_02_hints_name_the_mistake(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
     assert result.status is Status.WRONG and words in result.hint, result.row()
+
+
+@pytest.mark.parametrize("question_id, index, words", [
+    ("02.triangular_schedule", 4, "expected the rate at step 0 (with base_lr="),
+    ("02.triangular_schedule", 9, "single float, received an array of shape (2,)"),
+    ("02.triangular_schedule", 10, "as a float, received NoneType"),
+    ("02.warmup_hold_cosine", 3, "expected a function step -> learning rate"),
+    ("02.warmup_hold_cosine", 8, "as a float, received str"),
+    ("02.keras_to_torch", 4, "expected a PyTorch LR scheduler, received float"),
+])
+def test_lesson_02_wrong_types_say_what_was_expected(question_id, index, words):
+    result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
+    assert result.status is Status.WRONG and words in result.message, result.row()
+
+
+def test_lesson_02_messages_give_parameters_expected_and_received():
+    question_id = "02.triangular_schedule"
+    result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][5]))
+    assert result.message == ("with base_lr=0.001, max_lr=0.006, step_size=4, at step 0: "
+                              "expected 0.001, received 0.006"), result.row()
