@@ -23,20 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = ROOT / "notebooks" / "02_schedules.ipynb"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def lesson_runs(repeats: int) -> dict[str, float]:
-    from lrcourse.runner import execute_notebook
+    from foundation import lesson_runs as timed_lesson
 
-    result: dict[str, float] = {}
-    for mode, fast in (("fast", True), ("full", False)):
-        runs = [execute_notebook(LESSON, fast=fast, timeout=1200) for _ in range(repeats)]
-        failed = [f.describe() for run in runs for f in run.failures]
-        if failed:
-            raise SystemExit(f"lesson 02 failed in {mode} mode: {failed}")
-        result[f"lesson 02 {mode} s"] = statistics.median(run.seconds for run in runs)
-        result[f"lesson 02 {mode} peak MB"] = max(run.peak_rss_mb or 0 for run in runs)
-    return result
+    return {f"lesson 02 {key}": value for key, value in timed_lesson(repeats, LESSON).items()}
 
 
 def schedule_speed(repeats: int) -> dict[str, float]:
