@@ -1,16 +1,21 @@
 """PyTorch adapters for the lrcourse helpers. Importing this module imports torch.
 
-Introduced in ``notebooks/02_schedules.ipynb``.
+Introduced in ``notebooks/02_schedules.ipynb`` (schedules) and
+``notebooks/03_per_variable_learning_rates.ipynb`` (param groups).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Mapping
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-__all__ = ["as_lambda_lr"]
+from lrcourse import _rules
+from lrcourse import _validate as check
+
+__all__ = ["ParamGroups", "as_lambda_lr", "is_bias_or_norm", "param_groups"]
 
 
 def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule: Callable) -> LambdaLR:
@@ -71,3 +76,222 @@ def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule: Callable) -> Lambda
         return float(schedule(step)) / reference
 
     return LambdaLR(optimizer, lr_lambda=factor)
+
+
+# ---------------------------------------------------------------------------------------
+# Param groups (lesson 03)
+
+_NORM_LAYERS = (
+    torch.nn.modules.batchnorm._NormBase,  # BatchNorm*d, SyncBatchNorm, InstanceNorm*d
+    torch.nn.LayerNorm,
+    torch.nn.GroupNorm,
+    torch.nn.LocalResponseNorm,
+    torch.nn.RMSNorm,
+)
+
+
+def is_bias_or_norm(name: str, module: torch.nn.Module) -> bool:
+    """True for a bias, or a parameter of a normalisation layer: the usual no-decay set.
+
+    Weight decay pulls a parameter towards zero. That regularises a weight matrix, but a
+    bias or a norm layer's scale has nothing to gain from being pulled to zero.
+
+    Args:
+        name: the parameter's own name inside its module (``"weight"``, ``"bias"``).
+        module: the module that owns it.
+
+    Example:
+        >>> is_bias_or_norm("bias", torch.nn.Linear(2, 2))
+        True
+        >>> is_bias_or_norm("weight", torch.nn.LayerNorm(2))
+        True
+        >>> is_bias_or_norm("weight", torch.nn.Linear(2, 2))
+        False
+    """
+    return name == "bias" or isinstance(module, _NORM_LAYERS)
+
+
+class ParamGroups(list):
+    """A list of param-group dicts, ready for any ``torch.optim`` optimizer.
+
+    Each group carries a ``"name"``, which PyTorch keeps in ``optimizer.param_groups``.
+    ``frozen`` lists the parameters skipped because ``requires_grad`` is False, and
+    ``excluded`` those a rule set to ``None`` left out. ``summary()`` prints as a table.
+    """
+
+    def __init__(self, groups, names, frozen, excluded):
+        super().__init__(groups)
+        self.names = names  # one list of parameter names per group
+        self.frozen = frozen
+        self.excluded = excluded
+
+    def summary(self) -> str:
+        """One line per group: name, rate, weight decay, tensor and element counts."""
+        rows = [("group", "lr", "weight_decay", "tensors", "parameters", "first names")]
+        for group, names in zip(self, self.names, strict=True):
+            count = sum(p.numel() for p in group["params"])
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            rows.append((group["name"], f"{group['lr']:.6g}", f"{group['weight_decay']:g}",
+                         str(len(names)), f"{count:,}", shown))
+        for label, names in (("(frozen)", self.frozen), ("(excluded)", self.excluded)):
+            if names:
+                shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+                rows.append((label, "-", "-", str(len(names)), "-", shown))
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        return "\n".join(
+            "  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths, strict=True))
+            + "  " + row[5]
+            for row in rows
+        )
+
+
+def _group_options(key: str, setting: object, lr: float) -> dict | None:
+    """The options a rule's setting gives its group, or None for "leave out"."""
+    if setting is None:
+        return None
+    if isinstance(setting, numbers.Real) and not isinstance(setting, bool):
+        return {"lr": lr * check.positive_float(f"rules[{key!r}]", setting)}
+    if isinstance(setting, Mapping):
+        options = dict(setting)
+        bad = [k for k in options if not isinstance(k, str) or k == "params"]
+        if bad:
+            raise ValueError(f"`rules[{key!r}]` may hold optimizer options such as 'lr' or "
+                             f"'weight_decay', not {bad!r}")
+        if "lr" in options:
+            options["lr"] = check.positive_float(f"rules[{key!r}]['lr']", options["lr"])
+        else:
+            options["lr"] = lr
+        if "weight_decay" in options:
+            options["weight_decay"] = check.nonnegative_float(
+                f"rules[{key!r}]['weight_decay']", options["weight_decay"])
+        return options
+    raise TypeError(
+        f"`rules[{key!r}]` must be a learning-rate multiplier > 0, a dict of group options "
+        f"(such as {{'lr': 1e-3}}), or None to leave those parameters out. "
+        f"Received: {setting!r:.60} ({type(setting).__name__})"
+    )
+
+
+def param_groups(
+    model: torch.nn.Module,
+    rules: dict,
+    lr: float,
+    *,
+    weight_decay: float = 0.0,
+    no_decay: Callable[[str, torch.nn.Module], bool] | None = is_bias_or_norm,
+    unmatched: str = "default",
+) -> ParamGroups:
+    """Param groups for ``torch.optim``, built from rules on parameter names.
+
+    Args:
+        model: the ``torch.nn.Module`` to train. Parameters with ``requires_grad=False``
+            (frozen) are skipped and listed in ``.frozen``.
+        rules: ``{key: setting}``, in the order the groups should have. A key is a
+            module name from ``model.named_modules()`` (it claims every parameter under
+            that module), a whole parameter name, or a regular expression matched against
+            the whole name. A setting is a multiplier ``m > 0`` (the group's rate is
+            ``m * lr``), a dict of group options (``{"lr": 1e-3, "momentum": 0.5}``;
+            ``"lr"`` absolute, ``lr`` when absent), or ``None`` to leave those
+            parameters out of the optimizer.
+        lr: the base learning rate, and the rate of the ``"default"`` group.
+        weight_decay: the weight decay of every group that does not set its own.
+        no_decay: ``(name, module) -> bool`` choosing parameters that get no weight
+            decay (default: biases and normalisation layers, see :func:`is_bias_or_norm`).
+            A group with weight decay is split in two, the second named ``"<key> no_decay"``.
+            ``None`` turns this off.
+        unmatched: what happens to trainable parameters no rule claims: ``"default"`` puts
+            them in a group named ``"default"`` at ``lr``, ``"error"`` raises, and
+            ``"exclude"`` leaves them out (listed in ``.excluded``).
+
+    Returns:
+        A :class:`ParamGroups` list: pass it to the optimizer, print its ``summary()``.
+
+    Raises:
+        ValueError: for a rule that matches no trainable parameter, a parameter claimed
+            by two rules, a bad rate, an unknown ``unmatched``, or (with
+            ``unmatched="error"``) a trainable parameter no rule claims.
+        TypeError: for a model that is not a ``torch.nn.Module`` or a setting of the
+            wrong type.
+
+    Example:
+        >>> net = torch.nn.Sequential()
+        >>> net.add_module("body", torch.nn.Linear(4, 8))
+        >>> net.add_module("norm", torch.nn.LayerNorm(8))
+        >>> net.add_module("head", torch.nn.Linear(8, 2))
+        >>> groups = param_groups(net, {"body": 0.1}, lr=0.01, weight_decay=1e-4)
+        >>> print(groups.summary())
+        group             lr     weight_decay  tensors  parameters  first names
+        body              0.001  0.0001        1        32          body.weight
+        body no_decay     0.001  0             1        8           body.bias
+        default           0.01   0.0001        1        16          head.weight
+        default no_decay  0.01   0             3        18          norm.weight, norm.bias, ...
+        >>> optimizer = torch.optim.AdamW(groups)
+        >>> [group["name"] for group in optimizer.param_groups][:2]
+        ['body', 'body no_decay']
+        >>> param_groups(net, {"body": 0.1, "body.weight": 0.5}, lr=0.01)
+        Traceback (most recent call last):
+        ...
+        ValueError: trainable parameter 'body.weight' is claimed by more than one rule: ...
+
+    Introduced in ``notebooks/03_per_variable_learning_rates.ipynb``.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError("`model` must be a torch.nn.Module. "
+                        f"Received: {model!r:.60} ({type(model).__name__})")
+    lr = check.positive_float("lr", lr)
+    weight_decay = check.nonnegative_float("weight_decay", weight_decay)
+    unmatched = check.choice("unmatched", unmatched, ("default", "error", "exclude"))
+    if no_decay is not None and not callable(no_decay):
+        raise TypeError("`no_decay` must be a function (name, module) -> bool, or None. "
+                        f"Received: {no_decay!r:.60} ({type(no_decay).__name__})")
+    keys = _rules.check_rule_keys(rules)
+    if unmatched == "default" and "default" in keys:
+        raise ValueError("a rule may not be called 'default' when unmatched='default': "
+                         "that name belongs to the group of unclaimed parameters.")
+    options = {key: _group_options(key, rules[key], lr) for key in keys}
+
+    owners = {}  # parameter name -> (own name, owning module); shared parameters appear once
+    for module_name, module in model.named_modules():
+        for own_name, _ in module.named_parameters(recurse=False):
+            owners[f"{module_name}.{own_name}" if module_name else own_name] = (own_name, module)
+    named = list(model.named_parameters())
+    if not named:
+        raise ValueError("`model` has no parameters.")
+    trainable = [(name, p) for name, p in named if p.requires_grad]
+    frozen = [name for name, p in named if not p.requires_grad]
+    owner = _rules.assign([name for name, _ in trainable], keys, separator=".",
+                          anywhere=False, what="trainable parameter", others=frozen,
+                          others_are="frozen (requires_grad=False)")
+    leftover = [name for name, key in owner.items() if key is None]
+    if leftover and unmatched == "error":
+        raise ValueError(
+            f"no rule claims these trainable parameters: {', '.join(leftover)}. Add a rule, "
+            "or pass unmatched='default' or unmatched='exclude'."
+        )
+    if unmatched == "default":
+        options["default"] = {"lr": lr}
+        owner = {name: (key if key is not None else "default") for name, key in owner.items()}
+
+    groups, group_names, excluded = [], [], []
+    for key, group_options in options.items():
+        members = [(name, p) for name, p in trainable if owner[name] == key]
+        if group_options is None:
+            excluded.extend(name for name, _ in members)
+            continue
+        decay = group_options.get("weight_decay", weight_decay)
+        parts = {key: members}
+        if decay > 0 and no_decay is not None:
+            parts = {
+                key: [(n, p) for n, p in members if not no_decay(*owners[n])],
+                f"{key} no_decay": [(n, p) for n, p in members if no_decay(*owners[n])],
+            }
+        for part_name, part in parts.items():
+            if not part:
+                continue
+            group = {**group_options, "params": [p for _, p in part], "name": part_name,
+                     "weight_decay": decay if part_name == key else 0.0}
+            groups.append(group)
+            group_names.append([n for n, _ in part])
+    if unmatched == "exclude":
+        excluded.extend(leftover)
+    return ParamGroups(groups, group_names, frozen, excluded)
