@@ -34,6 +34,35 @@ REFERENCE = {
         "import torch\n"
         "return torch.optim.lr_scheduler.StepLR(optimizer, step_size=decay_steps, gamma=decay_rate)"
     ),
+    "03.fine_tune_groups": (
+        "import torch\n"
+        "model.base.requires_grad_(False)\n"
+        "return torch.optim.SGD([{'params': model.middle.parameters(), 'lr': 0.01},\n"
+        "                        {'params': model.head.parameters(), 'lr': 0.1}], momentum=0.9)"
+    ),
+    "03.keras_two_rates": (
+        "import keras\n"
+        "slow, fast = keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.1)\n"
+        "rules = keras.optimizers.OptimizerMap(fast, {'.*/features/.*': slow})\n"
+        "model.compile(optimizer=keras.optimizers.MultiOptimizer(rules),\n"
+        "              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))"
+    ),
+    "03.adam_gradient_scaling": (
+        "import torch\n"
+        "w1, w2 = torch.tensor(1.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)\n"
+        "if method == 'scale_gradient':\n"
+        "    optimizer, scale = torch.optim.Adam([w1, w2], lr=0.01), 0.1\n"
+        "else:\n"
+        "    optimizer = torch.optim.Adam([{'params': [w1], 'lr': 0.01},\n"
+        "                                  {'params': [w2], 'lr': 0.001}])\n"
+        "    scale = 1.0\n"
+        "for _ in range(steps):\n"
+        "    optimizer.zero_grad()\n"
+        "    (w1 ** 2 + w2 ** 2).backward()\n"
+        "    w2.grad *= scale\n"
+        "    optimizer.step()\n"
+        "return abs(w1.item() - 1.0), abs(w2.item() - 2.0)"
+    ),
 }
 
 # Several plausible mistakes per question; the first one is planted in the notebook test.
@@ -165,6 +194,127 @@ WRONG_ANSWERS = {
         "own = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=initial_lr)\n"
         "return torch.optim.lr_scheduler.StepLR(own, step_size=decay_steps, gamma=decay_rate)",
     ],
+    "03.fine_tune_groups": [
+        "import torch\n"
+        "both = [*model.base.parameters(), *model.middle.parameters()]\n"
+        "return torch.optim.SGD([{'params': both, 'lr': 0.01},\n"
+        "                        {'params': model.head.parameters(), 'lr': 0.1}], momentum=0.9)",
+        "import torch\n"
+        "model.base.requires_grad_(False)\n"
+        "return torch.optim.SGD([{'params': model.parameters(), 'lr': 0.01},\n"
+        "                        {'params': model.head.parameters(), 'lr': 0.1}], momentum=0.9)",
+        "import torch\n"
+        "model.base.requires_grad_(False)\n"
+        "return torch.optim.SGD([{'params': model.middle.parameters(), 'lr': 0.1},\n"
+        "                        {'params': model.head.parameters(), 'lr': 0.01}], momentum=0.9)",
+        "import torch\n"
+        "model.base.requires_grad_(False)\n"
+        "return torch.optim.SGD(model.middle.parameters(), lr=0.01, momentum=0.9)",
+        "import torch\n"
+        "return torch.optim.SGD([{'params': model.middle.parameters(), 'lr': 0.01},\n"
+        "                        {'params': model.head.parameters(), 'lr': 0.1}], momentum=0.9)",
+        "import torch\n"
+        "model.base.requires_grad_(False)\n"
+        "return torch.optim.SGD([{'params': model.middle.parameters(), 'lr': 0.01},\n"
+        "                        {'params': model.head.parameters(), 'lr': 0.1}])",
+        "import torch\n"
+        "model.base.requires_grad_(False)\n"
+        "return torch.optim.Adam([{'params': model.middle.parameters(), 'lr': 0.01},\n"
+        "                         {'params': model.head.parameters(), 'lr': 0.1}])",
+        "model.base.requires_grad_(False)",
+    ],
+    "03.keras_two_rates": [
+        "import keras\n"
+        "slow, fast = keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.1)\n"
+        "rules = keras.optimizers.OptimizerMap(fast, {'features/.*': slow})\n"
+        "model.compile(optimizer=keras.optimizers.MultiOptimizer(rules),\n"
+        "              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))",
+        "import keras\n"
+        "slow, fast = keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.1)\n"
+        "rules = keras.optimizers.OptimizerMap(fast, {'features': slow})\n"
+        "model.compile(optimizer=keras.optimizers.MultiOptimizer(rules),\n"
+        "              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))",
+        "import keras\n"
+        "slow, fast = keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.1)\n"
+        "rules = keras.optimizers.OptimizerMap(slow, {'.*/features/.*': fast})\n"
+        "model.compile(optimizer=keras.optimizers.MultiOptimizer(rules),\n"
+        "              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))",
+        "return None",
+        "import keras\n"
+        "model.compile(optimizer=keras.optimizers.SGD(0.1),\n"
+        "              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))",
+        "import keras\n"
+        "slow = keras.optimizers.SGD(0.01, momentum=0.9)\n"
+        "fast = keras.optimizers.SGD(0.1, momentum=0.9)\n"
+        "rules = keras.optimizers.OptimizerMap(fast, {'.*/features/.*': slow})\n"
+        "model.compile(optimizer=keras.optimizers.MultiOptimizer(rules),\n"
+        "              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))\n"
+        "model.fit(np.zeros((4, 6)), np.zeros(4), verbose=0)",
+    ],
+    "03.adam_gradient_scaling": [
+        "import torch\n"
+        "w1, w2 = torch.tensor(1.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)\n"
+        "optimizer = torch.optim.Adam([w1, w2], lr=0.01)\n"
+        "for _ in range(steps):\n"
+        "    optimizer.zero_grad()\n"
+        "    (w1 ** 2 + w2 ** 2).backward()\n"
+        "    w2.grad *= 0.1\n"
+        "    optimizer.step()\n"
+        "return abs(w1.item() - 1.0), abs(w2.item() - 2.0)",
+        "import torch\n"
+        "w1, w2 = torch.tensor(1.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)\n"
+        "optimizer = torch.optim.SGD([w1, w2], lr=0.01)\n"
+        "for _ in range(steps):\n"
+        "    optimizer.zero_grad()\n"
+        "    (w1 ** 2 + w2 ** 2).backward()\n"
+        "    w2.grad *= (0.1 if method == 'scale_gradient' else 1.0)\n"
+        "    optimizer.step()\n"
+        "return abs(w1.item() - 1.0), abs(w2.item() - 2.0)",
+        "import torch\n"
+        "w1, w2 = torch.tensor(1.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)\n"
+        "optimizer = (torch.optim.Adam([w1, w2], lr=0.01) if method == 'scale_gradient'\n"
+        "             else torch.optim.Adam([{'params': [w1], 'lr': 0.01},\n"
+        "                                   {'params': [w2], 'lr': 0.001}]))\n"
+        "for _ in range(steps + 1):\n"
+        "    optimizer.zero_grad()\n"
+        "    (w1 ** 2 + w2 ** 2).backward()\n"
+        "    w2.grad *= (0.1 if method == 'scale_gradient' else 1.0)\n"
+        "    optimizer.step()\n"
+        "return abs(w1.item() - 1.0), abs(w2.item() - 2.0)",
+        "import torch\n"
+        "w1, w2 = torch.tensor(1.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)\n"
+        "optimizer = (torch.optim.Adam([w1, w2], lr=0.01) if method == 'scale_gradient'\n"
+        "             else torch.optim.Adam([{'params': [w1], 'lr': 0.001},\n"
+        "                                   {'params': [w2], 'lr': 0.01}]))\n"
+        "for _ in range(steps):\n"
+        "    optimizer.zero_grad()\n"
+        "    (w1 ** 2 + w2 ** 2).backward()\n"
+        "    w2.grad *= (0.1 if method == 'scale_gradient' else 1.0)\n"
+        "    optimizer.step()\n"
+        "return abs(w1.item() - 1.0), abs(w2.item() - 2.0)",
+        "import torch\n"
+        "w1, w2 = torch.tensor(1.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)\n"
+        "optimizer = (torch.optim.Adam([w1, w2], lr=0.01) if method == 'scale_gradient'\n"
+        "             else torch.optim.Adam([{'params': [w1], 'lr': 0.01},\n"
+        "                                   {'params': [w2], 'lr': 0.001}]))\n"
+        "for _ in range(steps):\n"
+        "    optimizer.zero_grad()\n"
+        "    (w1 ** 2 + w2 ** 2).backward()\n"
+        "    w2.grad *= (0.1 if method == 'scale_gradient' else 1.0)\n"
+        "    optimizer.step()\n"
+        "return w1.item(), w2.item()",
+        "import torch\n"
+        "w1, w2 = torch.tensor(1.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)\n"
+        "optimizer = (torch.optim.Adam([w1, w2], lr=0.01) if method == 'scale_gradient'\n"
+        "             else torch.optim.Adam([{'params': [w1], 'lr': 0.01},\n"
+        "                                   {'params': [w2], 'lr': 0.001}]))\n"
+        "for _ in range(steps):\n"
+        "    optimizer.zero_grad()\n"
+        "    (w1 ** 2 + w2 ** 2).backward()\n"
+        "    w2.grad *= (0.1 if method == 'scale_gradient' else 1.0)\n"
+        "    optimizer.step()\n"
+        "return abs(w1.item() - 1.0)",
+    ],
 }
 
 
@@ -176,6 +326,9 @@ def as_function(question_id: str, body: str):
         "02.triangular_schedule": "step, base_lr, max_lr, step_size",
         "02.warmup_hold_cosine": "peak_lr, warmup_steps, hold_steps, decay_steps, final_lr",
         "02.keras_to_torch": "optimizer, initial_lr, decay_steps, decay_rate",
+        "03.fine_tune_groups": "model",
+        "03.keras_two_rates": "model",
+        "03.adam_gradient_scaling": "method, steps",
     }
     signature = arguments.get(question_id, "optimizer, value")
     indented = "\n".join("    " + line for line in body.splitlines())
@@ -190,7 +343,7 @@ def stub(*args):
 
 def test_every_lesson_question_has_a_reference_and_wrong_answers():
     assert set(REFERENCE) == set(QUESTIONS) == set(WRONG_ANSWERS)
-    for lesson in ("01", "02"):
+    for lesson in ("01", "02", "03"):
         ids = [q.id for q in questions_for_lesson(lesson)]
         assert ids == [q for q in REFERENCE if q.startswith(lesson + ".")] and ids
 
@@ -300,3 +453,56 @@ def test_lesson_02_messages_give_parameters_expected_and_received():
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][5]))
     assert result.message == ("with base_lr=0.001, max_lr=0.006, step_size=4, at step 0: "
                               "expected 0.001, received 0.006"), result.row()
+
+
+@pytest.mark.parametrize("question_id, index, words", [
+    ("03.fine_tune_groups", 0, "model.base.requires_grad_(False)"),
+    ("03.fine_tune_groups", 1, "one group only"),
+    ("03.fine_tune_groups", 2, "swapped"),
+    ("03.fine_tune_groups", 3, "add model.head.parameters()"),
+    ("03.fine_tune_groups", 4, "requires_grad_(False)"),
+    ("03.keras_two_rates", 0, "'digits_net/features/kernel'"),
+    ("03.keras_two_rates", 1, "fell to the default"),
+    ("03.keras_two_rates", 2, "swapped"),
+    ("03.keras_two_rates", 3, "model.compile"),
+    ("03.adam_gradient_scaling", 0, "must not scale the gradient"),
+    ("03.adam_gradient_scaling", 1, "SGD"),
+    ("03.adam_gradient_scaling", 2, "not 1"),
+    ("03.adam_gradient_scaling", 3, "slowed w1"),
+])
+def test_lesson_03_hints_name_the_mistake(question_id, index, words):
+    result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
+    assert result.status is Status.WRONG and words in result.hint, result.row()
+
+
+@pytest.mark.parametrize("question_id, index, words", [
+    ("03.fine_tune_groups", 4, "still have requires_grad=True"),
+    ("03.fine_tune_groups", 5, "momentum [0]"),
+    ("03.fine_tune_groups", 6, "expected torch.optim.SGD, received Adam"),
+    ("03.fine_tune_groups", 7, "received NoneType"),
+    ("03.keras_two_rates", 4, "features 0.1"),
+    ("03.adam_gradient_scaling", 4, "returned moves [0.99"),
+    ("03.adam_gradient_scaling", 5, "expected a pair"),
+])
+def test_lesson_03_messages_say_what_was_received(question_id, index, words):
+    result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
+    assert result.status is Status.WRONG and words in result.message, result.row()
+
+
+def test_lesson_03_the_lrcourse_helpers_pass_too():
+    helper = (
+        "import keras\n"
+        "from lrcourse.keras_utils import multi_optimizer\n"
+        "model.compile(optimizer=multi_optimizer(model, {'features': 0.1},\n"
+        "                                        keras.optimizers.SGD(0.1)),\n"
+        "              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))"
+    )
+    assert check("03.keras_two_rates", as_function("03.keras_two_rates", helper)).passed
+    helper = (
+        "import torch\n"
+        "from lrcourse.torch_utils import param_groups\n"
+        "model.base.requires_grad_(False)\n"
+        "groups = param_groups(model, {'middle': 0.1, 'head': 1.0}, lr=0.1)\n"
+        "return torch.optim.SGD(groups, momentum=0.9)"
+    )
+    assert check("03.fine_tune_groups", as_function("03.fine_tune_groups", helper)).passed
