@@ -710,7 +710,7 @@ def _check_keras_two_rates(answer: Callable) -> None:
     with tf.GradientTape() as tape:
         loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True))
     gradients = [np.array(g) for g in tape.gradient(loss, model.trainable_variables)]
-    before = [np.array(v) for v in model.trainable_variables]
+    before = [v.numpy().copy() for v in model.trainable_variables]
     model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
     expected = {"features": 0.01, "classifier": 0.1}
     used = {}
@@ -719,7 +719,7 @@ def _check_keras_two_rates(answer: Callable) -> None:
         big = np.abs(grad) > 1e-4
         if not big.any():
             continue
-        ratios = (start - np.array(variable))[big] / grad[big]
+        ratios = (start - variable.numpy())[big] / grad[big]
         used.setdefault(layer, []).append(float(np.median(ratios)))
     rates = {layer: float(np.median(values)) for layer, values in used.items()}
     shown = ", ".join(f"{layer} {rate:.4g}" for layer, rate in rates.items())

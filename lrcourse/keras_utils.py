@@ -328,9 +328,10 @@ def rate_table(
         that prints as a table.
 
     Example:
-        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")])
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")],
+        ...                          name="net")
         >>> rate_table(model, keras.optimizers.Adam(0.01, name="adam"))[0]
-        ('sequential/out/kernel', (2, 1), 'adam', 0.01)
+        ('net/out/kernel', (2, 1), 'adam', 0.01)
 
     Introduced in ``notebooks/03_per_variable_learning_rates.ipynb``.
     """

@@ -50,7 +50,7 @@ def test_keras_optimizer_map_sends_a_bare_layer_name_to_the_default_silently():
 def test_multi_optimizer_gives_each_layer_its_rate_inside_fit():
     model = keras_net()
     x, y = batch()
-    before = [np.array(v) for v in model.trainable_variables]
+    before = [v.numpy().copy() for v in model.trainable_variables]
     gradients = tf_gradients(model, x, y)
     optimizer = keras_utils.multi_optimizer(model, {"features": 0.1},
                                             keras.optimizers.SGD(0.5, name="base"))
@@ -59,7 +59,7 @@ def test_multi_optimizer_gives_each_layer_its_rate_inside_fit():
     rates = {"features": 0.05, "classifier": 0.5}
     for variable, start, grad in zip(model.trainable_variables, before, gradients, strict=True):
         rate = rates[variable.path.split("/")[0]]
-        np.testing.assert_allclose(start - np.array(variable), rate * grad, rtol=1e-4,
+        np.testing.assert_allclose(start - variable.numpy(), rate * grad, rtol=1e-4,
                                    atol=1e-7, err_msg=variable.path)
     table = keras_utils.rate_table(model)
     assert [(row[0], row[2]) for row in table] == [
