@@ -429,33 +429,6 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("02.keras_to_torch", 7, "wrap the optimizer"),
     ("02.keras_to_torch", 8, "with the optimizer you were given"),
     ("02.keras_to_torch", 9, "do not create a new one"),
-])
-def test_lesson_02_hints_name_the_mistake(question_id, index, words):
-    result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
-    assert result.status is Status.WRONG and words in result.hint, result.row()
-
-
-@pytest.mark.parametrize("question_id, index, words", [
-    ("02.triangular_schedule", 4, "expected the rate at step 0 (with base_lr="),
-    ("02.triangular_schedule", 9, "single float, received an array of shape (2,)"),
-    ("02.triangular_schedule", 10, "as a float, received NoneType"),
-    ("02.warmup_hold_cosine", 3, "expected a function step -> learning rate"),
-    ("02.warmup_hold_cosine", 8, "as a float, received str"),
-    ("02.keras_to_torch", 4, "expected a PyTorch LR scheduler, received float"),
-])
-def test_lesson_02_wrong_types_say_what_was_expected(question_id, index, words):
-    result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
-    assert result.status is Status.WRONG and words in result.message, result.row()
-
-
-def test_lesson_02_messages_give_parameters_expected_and_received():
-    question_id = "02.triangular_schedule"
-    result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][5]))
-    assert result.message == ("with base_lr=0.001, max_lr=0.006, step_size=4, at step 0: "
-                              "expected 0.001, received 0.006"), result.row()
-
-
-@pytest.mark.parametrize("question_id, index, words", [
     ("03.fine_tune_groups", 0, "model.base.requires_grad_(False)"),
     ("03.fine_tune_groups", 1, "one group only"),
     ("03.fine_tune_groups", 2, "swapped"),
@@ -470,12 +443,18 @@ def test_lesson_02_messages_give_parameters_expected_and_received():
     ("03.adam_gradient_scaling", 2, "not 1"),
     ("03.adam_gradient_scaling", 3, "slowed w1"),
 ])
-def test_lesson_03_hints_name_the_mistake(question_id, index, words):
+def test_hints_name_the_mistake(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
     assert result.status is Status.WRONG and words in result.hint, result.row()
 
 
 @pytest.mark.parametrize("question_id, index, words", [
+    ("02.triangular_schedule", 4, "expected the rate at step 0 (with base_lr="),
+    ("02.triangular_schedule", 9, "single float, received an array of shape (2,)"),
+    ("02.triangular_schedule", 10, "as a float, received NoneType"),
+    ("02.warmup_hold_cosine", 3, "expected a function step -> learning rate"),
+    ("02.warmup_hold_cosine", 8, "as a float, received str"),
+    ("02.keras_to_torch", 4, "expected a PyTorch LR scheduler, received float"),
     ("03.fine_tune_groups", 4, "still have requires_grad=True"),
     ("03.fine_tune_groups", 5, "momentum [0]"),
     ("03.fine_tune_groups", 6, "expected torch.optim.SGD, received Adam"),
@@ -484,9 +463,16 @@ def test_lesson_03_hints_name_the_mistake(question_id, index, words):
     ("03.adam_gradient_scaling", 4, "returned moves [0.99"),
     ("03.adam_gradient_scaling", 5, "expected a pair"),
 ])
-def test_lesson_03_messages_say_what_was_received(question_id, index, words):
+def test_messages_say_what_was_expected_and_received(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
     assert result.status is Status.WRONG and words in result.message, result.row()
+
+
+def test_lesson_02_messages_give_parameters_expected_and_received():
+    question_id = "02.triangular_schedule"
+    result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][5]))
+    assert result.message == ("with base_lr=0.001, max_lr=0.006, step_size=4, at step 0: "
+                              "expected 0.001, received 0.006"), result.row()
 
 
 def test_lesson_03_the_lrcourse_helpers_pass_too():
