@@ -6,14 +6,18 @@ Introduced in ``notebooks/02_schedules.ipynb`` (schedules) and
 
 from __future__ import annotations
 
+import copy
 import numbers
+import random
 from collections.abc import Callable, Mapping
 
+import numpy as np
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
 from lrcourse import _rules
 from lrcourse import _validate as check
+from lrcourse.finder import SUGGESTIONS, FinderResult, RangeTest
 
 __all__ = ["ParamGroups", "as_lambda_lr", "is_bias_or_norm", "param_groups"]
 
@@ -295,3 +299,166 @@ def param_groups(
     if unmatched == "exclude":
         excluded.extend(leftover)
     return ParamGroups(groups, group_names, frozen, excluded)
+
+
+# ---------------------------------------------------------------------------------------
+# Lesson 06: the LR range test (LR finder)
+
+__all__ += ["find_lr"]
+
+
+def _cpu_copy(value):
+    """A deep copy of a state-dict value with every tensor cloned onto the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _cpu_copy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cpu_copy(item) for item in value)
+    return copy.deepcopy(value)
+
+
+class _Snapshot:
+    """Everything a range test changes: weights, buffers, gradients, optimizer state,
+    train/eval mode of every module, and the Python, NumPy and torch RNG states."""
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer):
+        self.model, self.optimizer = model, optimizer
+        self.weights = _cpu_copy(model.state_dict())
+        self.optimizer_state = _cpu_copy(optimizer.state_dict())
+        self.grads = [None if p.grad is None else p.grad.detach().clone()
+                      for p in model.parameters()]
+        self.modes = [module.training for module in model.modules()]
+        self.rng = (random.getstate(), np.random.get_state(), torch.get_rng_state(),
+                    torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None)
+
+    def restore(self) -> None:
+        self.model.load_state_dict(self.weights)
+        self.optimizer.load_state_dict(self.optimizer_state)
+        for parameter, grad in zip(self.model.parameters(), self.grads, strict=True):
+            parameter.grad = grad
+        for module, training in zip(self.model.modules(), self.modes, strict=True):
+            module.training = training
+        python_state, numpy_state, torch_state, cuda_states = self.rng
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        torch.set_rng_state(torch_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
+
+
+def find_lr(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable,
+    train_loader,
+    *,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+    mode: str = "exp",
+    beta: float = 0.9,
+    diverge_factor: float = 4.0,
+    suggestion: str = "valley",
+) -> FinderResult:
+    """Run an LR range test on ``model`` and put everything back as it was.
+
+    Step ``i`` trains one batch at rate ``r_i`` (:func:`lrcourse.finder.sweep_rates`);
+    group ``g`` gets ``r_i * lr_g / lr_0``, so the ratios between param groups survive,
+    and ``lrs`` records group 0's rate as the optimizer held it. The loader is cycled when
+    it runs out. The test stops at a non-finite loss or when the smoothed loss exceeds
+    ``diverge_factor`` times its best (:class:`lrcourse.finder.RangeTest`).
+
+    Afterwards, also after an exception inside the sweep, the weights and buffers, the
+    optimizer's state dict (rates, momentum buffers, step counts; its snapshot is kept on
+    the CPU), the gradients, every module's train/eval mode and the Python, NumPy and
+    torch RNG states are restored bit for bit. Nothing is written to disk.
+
+    Args:
+        model: the ``torch.nn.Module`` to test.
+        optimizer: its optimizer; every group's ``lr`` must be > 0.
+        loss_fn: ``loss_fn(model(inputs), targets)`` returns a scalar tensor.
+        train_loader: an iterable of ``(inputs, targets)`` batches with a length, such as
+            a ``DataLoader``.
+        start_lr, end_lr, num_steps, mode: the sweep of group 0's rate.
+        beta, diverge_factor: smoothing and stop rule (see :class:`RangeTest`).
+        suggestion: which suggestion becomes ``suggested_lr`` (see
+            :func:`lrcourse.finder.analyze`).
+
+    Returns:
+        A :class:`lrcourse.finder.FinderResult`.
+
+    Raises:
+        ValueError: for a bad sweep setting, a group rate that is not > 0 or an empty
+            loader, before the model is touched.
+        TypeError: for a model, optimizer or loss of the wrong type.
+
+    Example:
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <torch._C.Generator object at ...>
+        >>> net = torch.nn.Linear(3, 1)
+        >>> optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        >>> x = torch.randn(64, 3); y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+        >>> loader = torch.utils.data.DataLoader(
+        ...     torch.utils.data.TensorDataset(x, y), batch_size=16, shuffle=True)
+        >>> before = [p.clone() for p in net.parameters()]
+        >>> result = find_lr(net, optimizer, torch.nn.functional.mse_loss, loader,
+        ...                  start_lr=1e-4, end_lr=10.0, num_steps=60)
+        >>> result.stop_reason, 1e-3 < result.suggested_lr < 1.0
+        ('diverged', True)
+        >>> all(torch.equal(b, p) for b, p in zip(before, net.parameters()))
+        True
+        >>> optimizer.state == {} and optimizer.param_groups[0]["lr"] == 0.1
+        True
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError("`model` must be a torch.nn.Module. "
+                        f"Received: {model!r:.60} ({type(model).__name__})")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError("`optimizer` must be a torch.optim.Optimizer. "
+                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
+    if not callable(loss_fn):
+        raise TypeError("`loss_fn` must be a function (outputs, targets) -> loss. "
+                        f"Received: {loss_fn!r:.60} ({type(loss_fn).__name__})")
+    test = RangeTest(start_lr, end_lr, num_steps, mode, beta=beta,
+                     diverge_factor=diverge_factor)
+    check.choice("suggestion", suggestion, SUGGESTIONS)
+    try:
+        size = len(train_loader)
+    except TypeError:
+        raise TypeError("`train_loader` must be a DataLoader or another iterable with a "
+                        f"length. Received: {type(train_loader).__name__}") from None
+    if size == 0:
+        raise ValueError("`train_loader` is empty: it yields no batches. Received a loader "
+                         "of length 0")
+    base = [float(group["lr"]) for group in optimizer.param_groups]
+    if not all(rate > 0 for rate in base):
+        raise ValueError("every param group of `optimizer` needs a learning rate > 0, the "
+                         f"base the sweep multiplies. Received: lr={base}")
+    ratios = [rate / base[0] for rate in base]
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+
+    snapshot = _Snapshot(model, optimizer)
+    try:
+        model.train()
+        batches = iter(train_loader)
+        for step in range(num_steps):
+            try:
+                inputs, targets = next(batches)
+            except StopIteration:
+                batches = iter(train_loader)
+                inputs, targets = next(batches)
+            rate = test.rate(step)
+            for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
+                group["lr"] = rate * ratio
+            optimizer.zero_grad()
+            loss = loss_fn(model(inputs.to(device)), targets.to(device))
+            loss.backward()
+            optimizer.step()
+            if not test.record(optimizer.param_groups[0]["lr"], loss.item()):
+                break
+    finally:
+        snapshot.restore()
+    return test.result(suggestion)

@@ -1,0 +1,413 @@
+"""The LR range test (the "LR finder"), without any framework: sweep, smoothing, suggestions.
+
+A range test trains for ``num_steps`` batches while the learning rate climbs from
+``start_lr`` to ``end_lr`` and records the loss of every batch. This module holds
+everything that does not need a network: the rates to try (:func:`sweep_rates`), the
+bias-corrected smoothing (:func:`smooth`), the stop rule and the record of one run
+(:class:`RangeTest`), and the reading of the curve (:func:`analyze`), whose result is a
+:class:`FinderResult`. ``lrcourse.keras_utils.find_lr`` and ``lrcourse.torch_utils.find_lr``
+drive a real model with it and restore the model afterwards.
+
+Introduced in ``notebooks/06_lr_finder.ipynb``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lrcourse import _validate as check
+
+__all__ = [
+    "FinderResult",
+    "RangeTest",
+    "SUGGESTIONS",
+    "analyze",
+    "check_sweep",
+    "smooth",
+    "sweep_rates",
+]
+
+MODES = ("exp", "linear")
+#: The suggestion names :func:`analyze` computes, in the order it reports them.
+SUGGESTIONS = ("valley", "steepest", "minimum_div_10")
+STOP_REASONS = ("completed", "diverged", "non_finite")
+
+
+def check_sweep(start_lr: object, end_lr: object, num_steps: object, mode: object) -> tuple:
+    """Validate the four sweep settings; return them as ``(float, float, int, str)``.
+
+    Raises:
+        TypeError: for a rate or step count of the wrong type.
+        ValueError: for a rate that is not > 0, ``start_lr >= end_lr``, ``num_steps < 2``
+            or a mode other than ``"exp"`` and ``"linear"``.
+
+    Example:
+        >>> check_sweep(1e-5, 1.0, 50, "exp")
+        (1e-05, 1.0, 50, 'exp')
+        >>> check_sweep(1.0, 1e-5, 50, "exp")
+        Traceback (most recent call last):
+        ...
+        ValueError: `start_lr` must be < `end_lr`. Received: start_lr=1.0, end_lr=1e-05
+    """
+    start_lr = check.positive_float("start_lr", start_lr)
+    end_lr = check.positive_float("end_lr", end_lr)
+    if start_lr >= end_lr:
+        raise ValueError(f"`start_lr` must be < `end_lr`. Received: start_lr={start_lr!r}, "
+                         f"end_lr={end_lr!r}")
+    num_steps = check.positive_int("num_steps", num_steps, minimum=2)
+    mode = check.choice("mode", mode, MODES)
+    return start_lr, end_lr, num_steps, mode
+
+
+def sweep_rates(start_lr: float, end_lr: float, num_steps: int, mode: str = "exp") -> np.ndarray:
+    """The ``num_steps`` rates of a range test, from ``start_lr`` to ``end_lr`` inclusive.
+
+    ``"exp"``: ``lr_i = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))``, evenly
+    spaced on a log axis (the usual choice: it spends as many steps on 1e-6..1e-5 as on
+    0.1..1). ``"linear"``: ``lr_i = start_lr + (end_lr - start_lr) * i / (num_steps - 1)``.
+
+    Args:
+        start_lr: the first rate, > 0.
+        end_lr: the last rate, > ``start_lr``.
+        num_steps: how many rates (training steps), >= 2.
+        mode: ``"exp"`` or ``"linear"``.
+
+    Returns:
+        A float64 array of ``num_steps`` increasing rates.
+
+    Raises:
+        TypeError, ValueError: as :func:`check_sweep`.
+
+    Example:
+        >>> sweep_rates(1e-3, 1.0, 4).round(6).tolist()
+        [0.001, 0.01, 0.1, 1.0]
+        >>> sweep_rates(0.0, 1.0, 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: `start_lr` must be a finite number > 0. Received: start_lr=0.0
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
+    """
+    start_lr, end_lr, num_steps, mode = check_sweep(start_lr, end_lr, num_steps, mode)
+    fraction = np.arange(num_steps) / (num_steps - 1)
+    if mode == "exp":
+        rates = start_lr * (end_lr / start_lr) ** fraction
+    else:
+        rates = start_lr + (end_lr - start_lr) * fraction
+    rates[0], rates[-1] = start_lr, end_lr  # exact ends, whatever the rounding
+    return rates
+
+
+def _beta(beta: object) -> float:
+    value = check.real("beta", beta, expected="a number in [0, 1)")
+    if not 0 <= value < 1:
+        raise ValueError(f"`beta` must be a number in [0, 1). Received: beta={beta!r}")
+    return value
+
+
+def smooth(losses: Sequence[float], beta: float = 0.9) -> np.ndarray:
+    """Exponential moving average of ``losses`` with bias correction.
+
+    With ``m_0 = 0`` and, for each finite loss ``l_t`` (t counted from 1),
+
+    ``m_t = beta * m_(t-1) + (1 - beta) * l_t``  and  ``smoothed_t = m_t / (1 - beta ** t)``.
+
+    Without the division the average starts near 0 and climbs for ~1/(1-beta) steps, a
+    fake dip that a suggestion would read as "the loss falls fast here". A non-finite
+    loss is skipped: its smoothed value is NaN and the average carries on without it.
+
+    Args:
+        losses: the raw loss of each step.
+        beta: the weight of the past, in [0, 1); 0 means no smoothing. The average
+            remembers about ``1 / (1 - beta)`` steps.
+
+    Returns:
+        A float64 array, one smoothed value per loss.
+
+    Raises:
+        ValueError, TypeError: for a ``beta`` outside [0, 1) or losses that are not 1-D.
+
+    Example:
+        >>> smooth([2.0, 2.0, 2.0], beta=0.9).tolist()
+        [2.0, 2.0, 2.0]
+        >>> smooth([4.0, 2.0, float("nan"), 0.0], beta=0.5).round(4).tolist()
+        [4.0, 2.6667, nan, 1.1429]
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
+    """
+    beta = _beta(beta)
+    values = np.asarray(losses, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"`losses` must be a 1-D sequence. Received shape {values.shape}")
+    out = np.full(values.shape, np.nan)
+    average, count = 0.0, 0
+    for i, loss in enumerate(values):
+        if not math.isfinite(loss):
+            continue
+        count += 1
+        average = beta * average + (1 - beta) * loss
+        out[i] = average / (1 - beta**count)
+    return out
+
+
+@dataclass(frozen=True)
+class FinderResult:
+    """What a range test measured and what it suggests.
+
+    Attributes:
+        lrs: the rate actually used at each recorded step (for several param groups or
+            sub-optimizers, the reference one's: group 0, or the first sub-optimizer).
+        losses: each step's own training loss (NaN or inf where it blew up).
+        smoothed_losses: :func:`smooth` of ``losses`` (NaN at non-finite points).
+        suggestions: ``{name: rate}`` for every suggestion that could be computed, plus
+            ``"cycle_min"`` and ``"cycle_max"``: bounds for a cyclical or one-cycle
+            schedule.
+        suggested_lr: the rate of the suggestion named ``suggestion`` (None if the curve
+            was too short to suggest anything).
+        stop_reason: ``"completed"`` (all steps ran), ``"diverged"`` (the smoothed loss
+            went above ``diverge_factor`` times its best) or ``"non_finite"``.
+        suggestion: the name of the suggestion behind ``suggested_lr``.
+        warnings: plain-language cautions about reading this curve.
+        indices: ``{name: index into lrs}`` for each suggestion taken from a point.
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed_losses: np.ndarray
+    suggestions: dict
+    suggested_lr: float | None
+    stop_reason: str
+    suggestion: str = "valley"
+    warnings: tuple = ()
+    indices: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """A few lines: steps, stop reason, each suggestion, each warning.
+
+        Example:
+            >>> lrs = sweep_rates(1e-4, 1.0, 40)
+            >>> losses = 1.0 + (np.log10(lrs) + 2) ** 2
+            >>> print(analyze(lrs, losses, beta=0.0).summary())
+            40 steps, 0.0001 -> 1, stopped: completed
+            valley          0.00106  <- suggested_lr
+            ...
+            warning: the steepest suggestion lies at the edge of the range (0.0001): ...
+        """
+        lines = [f"{self.lrs.size} steps, {self.lrs[0]:.3g} -> {self.lrs[-1]:.3g}, "
+                 f"stopped: {self.stop_reason}"]
+        for name, rate in self.suggestions.items():
+            marker = "  <- suggested_lr" if name == self.suggestion else ""
+            lines.append(f"{name:15s} {rate:.3g}{marker}")
+        lines.extend(f"warning: {text}" for text in self.warnings)
+        return "\n".join(lines)
+
+
+def _longest_descent(values: np.ndarray) -> tuple[int, int]:
+    """Start and end of the longest strictly decreasing subsequence (first one on ties).
+
+    ``best[i]`` is the length of the longest decreasing subsequence ending at ``i`` and
+    ``first[i]`` where it starts; O(n^2), fine for the few hundred points of a range test.
+    """
+    n = values.size
+    best = np.ones(n, dtype=int)
+    first = np.arange(n)
+    for i in range(1, n):
+        for j in range(i):
+            if values[j] > values[i] and best[j] + 1 > best[i]:
+                best[i], first[i] = best[j] + 1, first[j]
+    end = int(np.argmax(best))
+    return int(first[end]), end
+
+
+def analyze(
+    lrs: Sequence[float],
+    losses: Sequence[float],
+    *,
+    beta: float = 0.9,
+    suggestion: str = "valley",
+    stop_reason: str = "completed",
+) -> FinderResult:
+    """Read a range-test curve: smooth it and compute every suggestion.
+
+    Only finite points count. On the smoothed curve ``s`` against ``x = log10(lr)``:
+
+    - ``valley``: the longest stretch over which ``s`` keeps falling (the longest strictly
+      decreasing subsequence), and the rate halfway along it on the log axis: well into
+      the fall, well before the bottom.
+    - ``steepest``: the point of most negative slope ``ds/dx`` (``numpy.gradient``), looked
+      for only before the minimum of ``s``: a drop after the minimum is not learning.
+    - ``minimum_div_10``: the rate at the minimum of ``s``, divided by 10.
+    - ``cycle_min`` / ``cycle_max`` (Smith's bounds for a cyclical or one-cycle schedule):
+      where the valley starts and where ``s`` is lowest.
+
+    Args:
+        lrs: the rate used at each step, > 0.
+        losses: the raw loss at each step; NaN or inf allowed (left out).
+        beta: smoothing weight for :func:`smooth`.
+        suggestion: which of ``SUGGESTIONS`` becomes ``suggested_lr``.
+        stop_reason: how the run ended, recorded in the result and used by the warnings.
+
+    Returns:
+        A :class:`FinderResult`. ``warnings`` says when the loss never rose at the end
+        (the test stopped before the rate got too high, so ``end_lr`` may be too low), when
+        the curve has no dip (``start_lr`` too high, or the model cannot learn) and when a
+        suggestion sits at the edge of the finite points.
+
+    Raises:
+        ValueError: for lengths that differ, fewer than 2 points, a rate not > 0, an
+            unknown suggestion or stop reason.
+
+    Example:
+        >>> lrs = sweep_rates(1e-4, 1.0, 41)
+        >>> losses = 2.0 - np.tanh(3 * (np.log10(lrs) + 2.5)) + 40 * (lrs > 0.3)
+        >>> result = analyze(lrs, losses, beta=0.0)
+        >>> {name: float(f"{rate:.2g}") for name, rate in result.suggestions.items()}
+        {'valley': 0.005, 'steepest': 0.0032, 'minimum_div_10': 0.025, 'cycle_min': 0.0001,
+         'cycle_max': 0.25}
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
+    """
+    rates = np.asarray(lrs, dtype=np.float64)
+    values = np.asarray(losses, dtype=np.float64)
+    if rates.ndim != 1 or values.shape != rates.shape:
+        raise ValueError(f"`lrs` and `losses` must be 1-D and of the same length. Received "
+                         f"shapes {rates.shape} and {values.shape}")
+    if rates.size < 2:
+        raise ValueError(f"a range test needs at least 2 points. Received: {rates.size}")
+    if not np.all(np.isfinite(rates) & (rates > 0)):
+        raise ValueError(f"`lrs` must all be finite and > 0. Received: {rates.tolist()!r:.80}")
+    suggestion = check.choice("suggestion", suggestion, SUGGESTIONS)
+    stop_reason = check.choice("stop_reason", stop_reason, STOP_REASONS)
+    smoothed = smooth(values, beta)
+
+    finite = np.flatnonzero(np.isfinite(smoothed))
+    suggestions, indices, warnings = {}, {}, []
+    if finite.size >= 3:
+        s, x = smoothed[finite], np.log10(rates[finite])
+        low = int(np.argmin(s))
+        start, end = _longest_descent(s)
+        half = (x[start] + x[end]) / 2
+        valley = start + int(np.argmin(np.abs(x[start:end + 1] - half)))
+        if low >= 2:
+            slope = np.gradient(s[: low + 1], x[: low + 1])
+            steepest = int(np.argmin(slope))
+        else:
+            steepest = low
+        for name, index in (("valley", valley), ("steepest", steepest)):
+            indices[name] = int(finite[index])
+            suggestions[name] = float(rates[finite[index]])
+        suggestions["minimum_div_10"] = float(rates[finite[low]]) / 10
+        indices["minimum"] = int(finite[low])
+        suggestions["cycle_min"] = float(rates[finite[start]])
+        suggestions["cycle_max"] = float(rates[finite[low]])
+        indices["cycle_min"], indices["cycle_max"] = int(finite[start]), int(finite[low])
+
+        if s.min() > s[0] - 0.05 * abs(s[0]):
+            warnings.append("the curve has no dip: the smoothed loss never fell 5% below its "
+                            "start. start_lr may be too high, or the model is not learning; "
+                            "no suggestion can be trusted")
+        if stop_reason == "completed" and s[-1] <= 1.5 * s.min():
+            warnings.append("the loss never diverged: the rate never got high enough to "
+                            "hurt, so the curve does not show where training breaks; raise "
+                            "end_lr")
+        for name in ("valley", "steepest"):
+            position = finite.tolist().index(indices[name])
+            if position < 2 or position > finite.size - 3:
+                warnings.append(f"the {name} suggestion lies at the edge of the range "
+                                f"({suggestions[name]:.3g}): widen start_lr/end_lr")
+    else:
+        warnings.append(f"only {finite.size} finite point(s): too few to suggest a rate; "
+                        "lower start_lr or use more steps")
+    return FinderResult(
+        lrs=rates, losses=values, smoothed_losses=smoothed, suggestions=suggestions,
+        suggested_lr=suggestions.get(suggestion), stop_reason=stop_reason,
+        suggestion=suggestion, warnings=tuple(warnings), indices=indices,
+    )
+
+
+class RangeTest:
+    """The state of one range test: the rates to use, what was recorded, when to stop.
+
+    A training loop asks :meth:`rate` for step ``i``, trains one batch with it, and
+    calls :meth:`record` with the rate it really used and that batch's loss; ``record``
+    returns False when the test must stop. :meth:`result` reads the curve.
+
+    The stop rule: stop at the first non-finite loss, or when the smoothed loss goes above
+    ``diverge_factor`` times the lowest smoothed loss so far.
+
+    Args:
+        start_lr, end_lr, num_steps, mode: the sweep, as :func:`sweep_rates`.
+        beta: smoothing weight, as :func:`smooth`.
+        diverge_factor: a number > 1.
+
+    Example:
+        >>> test = RangeTest(1e-3, 1.0, 4, diverge_factor=2.0, beta=0.0)
+        >>> [test.record(test.rate(i), loss) for i, loss in enumerate([1.0, 0.5, 2.0])]
+        [True, True, False]
+        >>> test.stop_reason, test.losses
+        ('diverged', [1.0, 0.5, 2.0])
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
+    """
+
+    def __init__(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
+                 mode: str = "exp", *, beta: float = 0.9, diverge_factor: float = 4.0):
+        self.rates = sweep_rates(start_lr, end_lr, num_steps, mode)
+        self.beta = _beta(beta)
+        self.diverge_factor = check.positive_float("diverge_factor", diverge_factor)
+        if self.diverge_factor <= 1:
+            raise ValueError("`diverge_factor` must be > 1. "
+                             f"Received: diverge_factor={diverge_factor!r}")
+        self.lrs: list[float] = []
+        self.losses: list[float] = []
+        self.stop_reason = "completed"
+        self._average, self._count, self._best = 0.0, 0, math.inf
+
+    def rate(self, step: int) -> float:
+        """The rate the sweep asks for at 0-based ``step``.
+
+        Example:
+            >>> RangeTest(0.01, 1.0, 3).rate(1)
+            0.1
+        """
+        return float(self.rates[step])
+
+    def record(self, lr: float, loss: float) -> bool:
+        """Store one step; True to go on, False to stop (diverged, non-finite or done).
+
+        Example:
+            >>> test = RangeTest(0.1, 1.0, 2)
+            >>> test.record(0.1, float("nan")), test.stop_reason
+            (False, 'non_finite')
+        """
+        loss = float(loss)
+        self.lrs.append(float(lr))
+        self.losses.append(loss)
+        if not math.isfinite(loss):
+            self.stop_reason = "non_finite"
+            return False
+        self._count += 1
+        self._average = self.beta * self._average + (1 - self.beta) * loss
+        smoothed = self._average / (1 - self.beta**self._count)
+        self._best = min(self._best, smoothed)
+        if smoothed > self.diverge_factor * self._best:
+            self.stop_reason = "diverged"
+            return False
+        return len(self.losses) < self.rates.size
+
+    def result(self, suggestion: str = "valley") -> FinderResult:
+        """:func:`analyze` of what was recorded.
+
+        Example:
+            >>> test = RangeTest(1e-3, 1.0, 3)
+            >>> test.result()
+            Traceback (most recent call last):
+            ...
+            ValueError: a range test needs at least 2 points. Received: 0
+        """
+        return analyze(self.lrs, self.losses, beta=self.beta, suggestion=suggestion,
+                       stop_reason=self.stop_reason)
