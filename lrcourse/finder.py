@@ -194,8 +194,11 @@ class FinderResult:
             >>> print(analyze(lrs, losses, beta=0.0).summary())
             40 steps, 0.0001 -> 1, stopped: completed
             valley          0.00106  <- suggested_lr
-            ...
-            warning: the steepest suggestion lies at the edge of the range (0.0001): ...
+            steepest        0.000127
+            minimum_div_10  0.000889
+            cycle_min       0.0001
+            cycle_max       0.00889
+            warning: the steepest suggestion lies at the edge of the range (0.000127): ...
         """
         lines = [f"{self.lrs.size} steps, {self.lrs[0]:.3g} -> {self.lrs[-1]:.3g}, "
                  f"stopped: {self.stop_reason}"]
@@ -239,7 +242,8 @@ def analyze(
       decreasing subsequence), and the rate halfway along it on the log axis: well into
       the fall, well before the bottom.
     - ``steepest``: the point of most negative slope ``ds/dx`` (``numpy.gradient``), looked
-      for only before the minimum of ``s``: a drop after the minimum is not learning.
+      for only before the minimum of ``s`` (a drop after the minimum is not learning) and
+      after the first ``round(1 / (1 - beta))`` points (too few losses averaged there).
     - ``minimum_div_10``: the rate at the minimum of ``s``, divided by 10.
     - ``cycle_min`` / ``cycle_max`` (Smith's bounds for a cyclical or one-cycle schedule):
       where the valley starts and where ``s`` is lowest.
@@ -292,9 +296,12 @@ def analyze(
         start, end = _longest_descent(s)
         half = (x[start] + x[end]) / 2
         valley = start + int(np.argmin(np.abs(x[start:end + 1] - half)))
-        if low >= 2:
-            slope = np.gradient(s[: low + 1], x[: low + 1])
-            steepest = int(np.argmin(slope))
+        # The first ~1/(1-beta) smoothed points average too few losses for a trustworthy
+        # slope: noise there would look like the steepest fall of the whole curve.
+        warm = min(int(round(1 / (1 - _beta(beta)))), max(low - 2, 0))
+        if low - warm >= 2:
+            slope = np.gradient(s[warm: low + 1], x[warm: low + 1])
+            steepest = warm + int(np.argmin(slope))
         else:
             steepest = low
         for name, index in (("valley", valley), ("steepest", steepest)):

@@ -6,6 +6,7 @@ Introduced in ``notebooks/02_schedules.ipynb`` (schedules) and
 
 from __future__ import annotations
 
+import random
 import re
 
 import keras
@@ -14,6 +15,7 @@ import numpy as np
 from lrcourse import _rules
 from lrcourse import _validate as check
 from lrcourse import schedules as _schedules
+from lrcourse.finder import SUGGESTIONS, FinderResult, RangeTest
 
 __all__ = [
     "LrcourseSchedule",
@@ -356,3 +358,191 @@ def rate_table(
         rows.append((variable.path, tuple(variable.shape), chosen.name,
                      learning_rate_at(chosen)))
     return rows
+
+
+# ---------------------------------------------------------------------------------------
+# Lesson 06: the LR range test (LR finder)
+
+__all__ += ["find_lr"]
+
+
+def _sub_optimizers(optimizer: keras.optimizers.Optimizer) -> list:
+    """The plain optimizers whose rates the sweep sets: the optimizer, or a MultiOptimizer's."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        raise TypeError("find_lr does not support a LossScaleOptimizer; run the range test "
+                        "in float32 with the inner optimizer.")
+    inner = (optimizer.optimizers if isinstance(optimizer, keras.optimizers.MultiOptimizer)
+             else [optimizer])
+    for sub in inner:
+        if isinstance(sub.get_config()["learning_rate"], dict):
+            raise TypeError(
+                f"optimizer {sub.name!r} has a learning-rate schedule; the range test needs "
+                "a fixed rate to sweep. Compile with a float rate for the test, then with "
+                "your schedule (lesson 06 shows how to build one from the result).")
+    return inner
+
+
+def _batches(x, y, batch_size: int, seed: int):
+    """Endless ``(x, y)`` batches: reshuffled NumPy arrays, or a repeated ``tf.data`` dataset."""
+    import tensorflow as tf
+
+    if isinstance(x, tf.data.Dataset):
+        while True:
+            count = 0
+            for batch in x:
+                count += 1
+                yield batch[0], batch[1]
+            if count == 0:
+                return
+    rng = np.random.default_rng(seed)  # private generator: the global ones stay untouched
+    while True:
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch_size):
+            chosen = order[start:start + batch_size]
+            yield x[chosen], y[chosen]
+
+
+def find_lr(
+    model: keras.Model,
+    x,
+    y=None,
+    *,
+    batch_size: int = 32,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+    mode: str = "exp",
+    optimizer: keras.optimizers.Optimizer | None = None,
+    loss=None,
+    beta: float = 0.9,
+    diverge_factor: float = 4.0,
+    suggestion: str = "valley",
+    seed: int = 0,
+) -> FinderResult:
+    """Run an LR range test on a Keras model and put everything back as it was.
+
+    It drives its own ``tf.function`` step and records each batch's own loss (the loss
+    plus the model's regularisation losses). ``model.fit`` would not do: its
+    ``logs["loss"]`` is the mean over the epoch so far, which lags the rate and flattens
+    the curve. Step ``i`` sets every sub-optimizer's rate to ``r_i`` times its ratio to
+    the first one, so a ``MultiOptimizer`` keeps its ratios; ``lrs`` records the first
+    sub-optimizer's rate as its float32 variable held it.
+
+    Afterwards, also after an exception inside the sweep, every model variable (weights,
+    BatchNorm statistics, dropout seed states), every optimizer variable (``iterations``,
+    the rates, momentum and moment slots), Keras's global seed generator and the Python
+    and NumPy RNG states are restored bit for bit. An optimizer that was not built yet is
+    built first, with the zero slots ``fit`` would create. Nothing is written to disk.
+
+    Args:
+        model: a built Keras model (TensorFlow backend).
+        x: input array, or a ``tf.data.Dataset`` of ``(inputs, targets)`` batches (then
+            ``y`` must be None and ``batch_size`` is ignored). Either is cycled as needed.
+        y: target array for array ``x``.
+        batch_size: batch size for arrays; batches are drawn by a private shuffle.
+        start_lr, end_lr, num_steps, mode: the sweep (see ``lrcourse.finder``).
+        optimizer: the optimizer to sweep; None means ``model.optimizer``. Its rates must
+            be fixed numbers, not schedules.
+        loss: the loss, as ``model.compile`` takes it; None means the compiled loss.
+        beta, diverge_factor, suggestion: as :func:`lrcourse.finder.analyze` and
+            :class:`lrcourse.finder.RangeTest`.
+        seed: seed of the private shuffle of array batches.
+
+    Returns:
+        A :class:`lrcourse.finder.FinderResult`.
+
+    Raises:
+        ValueError: for bad sweep settings, empty data, a model without loss or optimizer,
+            before the model is touched.
+        TypeError: for a model, data or optimizer of the wrong kind (including a
+            learning-rate schedule).
+
+    Example:
+        >>> keras.utils.set_random_seed(0)
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+        >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+        >>> y = x @ np.array([[1.0], [-2.0], [0.5]], dtype="float32")
+        >>> before = [v.numpy() for v in model.variables]
+        >>> result = find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0,
+        ...                  num_steps=60)
+        >>> result.stop_reason, 1e-3 < result.suggested_lr < 1.0
+        ('diverged', True)
+        >>> all((b == v.numpy()).all() for b, v in zip(before, model.variables))
+        True
+        >>> int(model.optimizer.iterations), float(model.optimizer.learning_rate)
+        (0, 0.1...)
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
+    """
+    import tensorflow as tf
+    from keras.src.random.seed_generator import global_seed_generator
+
+    variables = _trainable(model)
+    test = RangeTest(start_lr, end_lr, num_steps, mode, beta=beta,
+                     diverge_factor=diverge_factor)
+    check.choice("suggestion", suggestion, SUGGESTIONS)
+    seed = check.seed("seed", seed)
+    if isinstance(x, tf.data.Dataset):
+        if y is not None:
+            raise ValueError("`y` must be None when `x` is a tf.data.Dataset of (inputs, "
+                             "targets) batches. Received: y of type " + type(y).__name__)
+        if x.cardinality() == 0:
+            raise ValueError("`x` is an empty tf.data.Dataset: it yields no batches.")
+    else:
+        batch_size = check.positive_int("batch_size", batch_size)
+        if y is None:
+            raise ValueError("`y` is required when `x` is an array. Received: y=None")
+        x, y = np.asarray(x), np.asarray(y)
+        if len(x) == 0 or len(x) != len(y):
+            raise ValueError("`x` and `y` must hold the same number of samples, at least one. "
+                             f"Received: {len(x)} and {len(y)}")
+    optimizer = model.optimizer if optimizer is None else optimizer
+    if optimizer is None:
+        raise ValueError("`model` is not compiled; pass `optimizer` or compile it first.")
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError("`optimizer` must be a Keras optimizer. "
+                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
+    inner = _sub_optimizers(optimizer)
+    loss = getattr(model, "loss", None) if loss is None else loss
+    if loss is None:
+        raise ValueError("`model` has no compiled loss; pass `loss` or compile it first.")
+    loss_fn = keras.losses.get(loss)
+    base = [learning_rate_at(sub) for sub in inner]
+    if not all(rate > 0 for rate in base):
+        raise ValueError(f"every optimizer needs a learning rate > 0. Received: {base}")
+    ratios = [rate / base[0] for rate in base]
+
+    if not optimizer.built:
+        optimizer.build(variables)
+    saved = [(v, v.numpy()) for v in [*model.variables, *optimizer.variables,
+                                       global_seed_generator().state]]
+    rng = (random.getstate(), np.random.get_state())
+
+    @tf.function(jit_compile=False)
+    def train_step(inputs, targets):
+        with tf.GradientTape() as tape:
+            outputs = model(inputs, training=True)
+            value = tf.reduce_mean(loss_fn(targets, outputs))  # a "mse" string gives per-sample
+            if model.losses:
+                value = value + tf.add_n(model.losses)
+        gradients = tape.gradient(value, variables)
+        optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        return value
+
+    try:
+        batches = _batches(x, y, batch_size, seed)
+        for step in range(num_steps):
+            inputs, targets = next(batches)
+            rate = test.rate(step)
+            for sub, ratio in zip(inner, ratios, strict=True):
+                sub.learning_rate.assign(rate * ratio)
+            value = float(train_step(inputs, targets))
+            if not test.record(learning_rate_at(inner[0]), value):
+                break
+    finally:
+        for variable, value in saved:
+            variable.assign(value)
+        random.setstate(rng[0])
+        np.random.set_state(rng[1])
+    return test.result(suggestion)
