@@ -193,10 +193,10 @@ class FinderResult:
             >>> losses = 1.0 + (np.log10(lrs) + 2) ** 2
             >>> print(analyze(lrs, losses, beta=0.0).summary())
             40 steps, 0.0001 -> 1, stopped: completed
-            valley          0.00106  <- suggested_lr
+            valley          0.000522  <- suggested_lr
             steepest        0.000127
             minimum_div_10  0.000889
-            cycle_min       0.0001
+            cycle_min       0.000127
             cycle_max       0.00889
             warning: the steepest suggestion lies at the edge of the range (0.000127): ...
         """
@@ -207,23 +207,6 @@ class FinderResult:
             lines.append(f"{name:15s} {rate:.3g}{marker}")
         lines.extend(f"warning: {text}" for text in self.warnings)
         return "\n".join(lines)
-
-
-def _longest_descent(values: np.ndarray) -> tuple[int, int]:
-    """Start and end of the longest strictly decreasing subsequence (first one on ties).
-
-    ``best[i]`` is the length of the longest decreasing subsequence ending at ``i`` and
-    ``first[i]`` where it starts; O(n^2), fine for the few hundred points of a range test.
-    """
-    n = values.size
-    best = np.ones(n, dtype=int)
-    first = np.arange(n)
-    for i in range(1, n):
-        for j in range(i):
-            if values[j] > values[i] and best[j] + 1 > best[i]:
-                best[i], first[i] = best[j] + 1, first[j]
-    end = int(np.argmax(best))
-    return int(first[end]), end
 
 
 def analyze(
@@ -238,15 +221,16 @@ def analyze(
 
     Only finite points count. On the smoothed curve ``s`` against ``x = log10(lr)``:
 
-    - ``valley``: the longest stretch over which ``s`` keeps falling (the longest strictly
-      decreasing subsequence), and the rate halfway along it on the log axis: well into
-      the fall, well before the bottom.
+    - the *fall*: from the first point where ``s`` has covered 10% of its drop (from its
+      highest value before the minimum down to the minimum) to the minimum of ``s``.
+    - ``valley``: one third of the way along the fall, on the log axis: well into the
+      fall, far below the rate at the bottom, which is already at the edge of divergence.
     - ``steepest``: the point of most negative slope ``ds/dx`` (``numpy.gradient``), looked
       for only before the minimum of ``s`` (a drop after the minimum is not learning) and
       after the first ``round(1 / (1 - beta))`` points (too few losses averaged there).
     - ``minimum_div_10``: the rate at the minimum of ``s``, divided by 10.
     - ``cycle_min`` / ``cycle_max`` (Smith's bounds for a cyclical or one-cycle schedule):
-      where the valley starts and where ``s`` is lowest.
+      where the fall starts and where ``s`` is lowest.
 
     Args:
         lrs: the rate used at each step, > 0.
@@ -270,7 +254,7 @@ def analyze(
         >>> losses = 2.0 - np.tanh(3 * (np.log10(lrs) + 2.5)) + 40 * (lrs > 0.3)
         >>> result = analyze(lrs, losses, beta=0.0)
         >>> {name: float(f"{rate:.2g}") for name, rate in result.suggestions.items()}
-        {'valley': 0.005, 'steepest': 0.0032, 'minimum_div_10': 0.025, 'cycle_min': 0.0001,
+        {'valley': 0.0079, 'steepest': 0.0032, 'minimum_div_10': 0.025, 'cycle_min': 0.0016,
          'cycle_max': 0.25}
 
     Introduced in ``notebooks/06_lr_finder.ipynb``.
@@ -293,9 +277,10 @@ def analyze(
     if finite.size >= 3:
         s, x = smoothed[finite], np.log10(rates[finite])
         low = int(np.argmin(s))
-        start, end = _longest_descent(s)
-        half = (x[start] + x[end]) / 2
-        valley = start + int(np.argmin(np.abs(x[start:end + 1] - half)))
+        top = s[: low + 1].max()
+        start = int(np.argmax(s[: low + 1] <= top - 0.1 * (top - s[low])))
+        third = x[start] + (x[low] - x[start]) / 3
+        valley = start + int(np.argmin(np.abs(x[start:low + 1] - third)))
         # The first ~1/(1-beta) smoothed points average too few losses for a trustworthy
         # slope: noise there would look like the steepest fall of the whole curve.
         warm = min(int(round(1 / (1 - _beta(beta)))), max(low - 2, 0))

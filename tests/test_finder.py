@@ -109,9 +109,14 @@ def test_suggestions_on_a_textbook_curve():
     assert math.isclose(np.log10(result.suggestions["steepest"]), -3, abs_tol=0.11)
     assert math.isclose(np.log10(result.suggestions["minimum_div_10"]), x_min - 1, abs_tol=1e-9)
     assert result.suggestions["cycle_max"] == lrs[np.argmin(losses)]
-    assert result.suggestions["cycle_min"] == lrs[0]
-    # valley: halfway along the fall, between its start and the bottom, on the log axis
-    assert math.isclose(np.log10(result.suggestions["valley"]), (-6 + x_min) / 2, abs_tol=0.1)
+    # the fall starts where 10% of the drop from the plateau (3.3) to the bottom is covered
+    top, bottom = losses[: np.argmin(losses) + 1].max(), losses.min()
+    start = np.flatnonzero(losses <= top - 0.1 * (top - bottom))[0]
+    assert result.suggestions["cycle_min"] == lrs[start]
+    assert -4.0 < np.log10(lrs[start]) < -3.5
+    # valley: a third of the way from the start of the fall to the bottom, on the log axis
+    third = np.log10(lrs[start]) + (x_min - np.log10(lrs[start])) / 3
+    assert math.isclose(np.log10(result.suggestions["valley"]), third, abs_tol=0.05)
     assert result.suggested_lr == result.suggestions["valley"]
     assert result.warnings == ()  # the loss rose at the end and there is a dip
 
