@@ -181,7 +181,7 @@ class FinderResult:
     suggestions: dict
     suggested_lr: float | None
     stop_reason: str
-    suggestion: str = "valley"
+    suggestion: str = "minimum_div_10"
     warnings: tuple = ()
     indices: dict = field(default_factory=dict)
 
@@ -193,11 +193,12 @@ class FinderResult:
             >>> losses = 1.0 + (np.log10(lrs) + 2) ** 2
             >>> print(analyze(lrs, losses, beta=0.0).summary())
             40 steps, 0.0001 -> 1, stopped: completed
-            valley          0.000522  <- suggested_lr
+            valley          0.000522
             steepest        0.000127
-            minimum_div_10  0.000889
+            minimum_div_10  0.000889  <- suggested_lr
             cycle_min       0.000127
             cycle_max       0.00889
+            warning: the loss already falls at the first rates: start_lr is too high ...
             warning: the steepest suggestion lies at the edge of the range (0.000127): ...
         """
         lines = [f"{self.lrs.size} steps, {self.lrs[0]:.3g} -> {self.lrs[-1]:.3g}, "
@@ -214,7 +215,7 @@ def analyze(
     losses: Sequence[float],
     *,
     beta: float = 0.9,
-    suggestion: str = "valley",
+    suggestion: str = "minimum_div_10",
     stop_reason: str = "completed",
 ) -> FinderResult:
     """Read a range-test curve: smooth it and compute every suggestion.
@@ -236,7 +237,9 @@ def analyze(
         lrs: the rate used at each step, > 0.
         losses: the raw loss at each step; NaN or inf allowed (left out).
         beta: smoothing weight for :func:`smooth`.
-        suggestion: which of ``SUGGESTIONS`` becomes ``suggested_lr``.
+        suggestion: which of ``SUGGESTIONS`` becomes ``suggested_lr``. The default,
+            ``minimum_div_10``, scored best in ``benchmarks/lr_finder.py`` and does not
+            depend on ``start_lr``; ``valley`` does (see the warnings).
         stop_reason: how the run ended, recorded in the result and used by the warnings.
 
     Returns:
@@ -306,6 +309,10 @@ def analyze(
             warnings.append("the loss never diverged: the rate never got high enough to "
                             "hurt, so the curve does not show where training breaks; raise "
                             "end_lr")
+        if start < 2:
+            warnings.append("the loss already falls at the first rates: start_lr is too high "
+                            "to show the flat start, so valley and cycle_min are too low; "
+                            "lower start_lr")
         for name in ("valley", "steepest"):
             position = finite.tolist().index(indices[name])
             if position < 2 or position > finite.size - 3:
@@ -391,7 +398,7 @@ class RangeTest:
             return False
         return len(self.losses) < self.rates.size
 
-    def result(self, suggestion: str = "valley") -> FinderResult:
+    def result(self, suggestion: str = "minimum_div_10") -> FinderResult:
         """:func:`analyze` of what was recorded.
 
         Example:

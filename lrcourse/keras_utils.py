@@ -416,7 +416,7 @@ def find_lr(
     loss=None,
     beta: float = 0.9,
     diverge_factor: float = 4.0,
-    suggestion: str = "valley",
+    suggestion: str = "minimum_div_10",
     seed: int = 0,
 ) -> FinderResult:
     """Run an LR range test on a Keras model and put everything back as it was.

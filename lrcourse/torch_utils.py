@@ -359,7 +359,7 @@ def find_lr(
     mode: str = "exp",
     beta: float = 0.9,
     diverge_factor: float = 4.0,
-    suggestion: str = "valley",
+    suggestion: str = "minimum_div_10",
 ) -> FinderResult:
     """Run an LR range test on ``model`` and put everything back as it was.
 

@@ -117,7 +117,7 @@ def test_suggestions_on_a_textbook_curve():
     # valley: a third of the way from the start of the fall to the bottom, on the log axis
     third = np.log10(lrs[start]) + (x_min - np.log10(lrs[start])) / 3
     assert math.isclose(np.log10(result.suggestions["valley"]), third, abs_tol=0.05)
-    assert result.suggested_lr == result.suggestions["valley"]
+    assert result.suggested_lr == result.suggestions["minimum_div_10"]  # the default
     assert result.warnings == ()  # the loss rose at the end and there is a dip
 
 
@@ -154,6 +154,10 @@ def test_warnings_no_divergence_no_dip_and_edge():
     warned = analyze(lrs, falling, beta=0.0).warnings
     assert any("never diverged" in w for w in warned)
     assert any("edge of the range" in w for w in warned)
+    assert not any("already falls" in w for w in warned)
+    from_the_start = 2.0 - np.sqrt(np.linspace(0, 1, 30))  # 10% of the drop after one step
+    assert any("already falls at the first rates" in w
+               for w in analyze(lrs, from_the_start, beta=0.0).warnings)
     flat = analyze(lrs, np.full(30, 2.0) + np.linspace(0, 0.01, 30), beta=0.0).warnings
     assert any("no dip" in w for w in flat)
     lrs, losses = textbook_curve()
