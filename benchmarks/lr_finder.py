@@ -8,9 +8,10 @@
    ``reset()``, the calls that give the same result. The two take turns; median of N.
 2. Quality: for each of 5 seeds, a fresh digits MLP (64-64-10, SGD momentum 0.9, batch 32)
    is trained for a fixed number of epochs at each suggested rate (lrcourse's default
-   minimum_div_10, its valley and steepest; torch-lr-finder's steepest) and at each rate of a 9-point
-   log grid 1e-3 .. 1 (``GRID``, 3/8 of a decade apart). Reported: final validation accuracy as
-   a fraction of the best grid accuracy of that seed, mean and worst over the seeds.
+   minimum_div_10, its valley and steepest; torch-lr-finder's steepest) and at each rate of
+   a 9-point log grid 1e-3 .. 1 (``GRID``, 3/8 of a decade apart). Reported: final
+   validation accuracy as a fraction of the best grid accuracy of that seed, mean and worst
+   over the seeds.
 3. Restore: after each finder runs on a model with BatchNorm and Dropout, an Adam optimizer
    with state and two param groups (rates 0.01 and 0.001), and one module in eval mode,
    every weight, buffer and optimizer-state tensor is compared with its value before the run,
