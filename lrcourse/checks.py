@@ -914,14 +914,18 @@ def _check_choose_rate(answer: Callable) -> None:
             continue
         message = (f"{where}: you chose {received:.3g}; good rates lie between {low:.3g} and "
                    f"{high:.3g}")
-        if math.isclose(received, raw_bottom, rel_tol=1e-9) or received > high:
-            if kind == "spike" and received >= raw_bottom * 0.99:
-                raise Wrong(message, "the lowest point of this curve comes right after a "
+        if received > high:
+            if kind == "spike":  # its raw minimum is a fake dip just after a spike
+                raise Wrong(message, "the lowest points of this curve come right after a "
                                      "spike, on the way to divergence: that is not a dip. "
                                      "Smooth first, and stay well left of where the loss "
                                      "blows up")
-            raise Wrong(message, "the lowest loss is where training is about to blow up, "
-                                 "not a rate to train at: go back about ten times lower")
+            if math.isclose(received, raw_bottom, rel_tol=1e-9):
+                raise Wrong(message, "you picked the lowest loss itself: that is where "
+                                     "training is about to blow up, not a rate to train at; "
+                                     "go back about ten times lower")
+            raise Wrong(message, "too close to where the loss blows up: go back about ten "
+                                 "times below the lowest point of the smoothed curve")
         raise Wrong(message, "that rate is on the flat start of the curve, where the loss "
                              "does not fall yet: training there is needlessly slow")
 

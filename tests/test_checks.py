@@ -63,6 +63,22 @@ REFERENCE = {
         "    optimizer.step()\n"
         "return abs(w1.item() - 1.0), abs(w2.item() - 2.0)"
     ),
+    # Lesson 06: the LR range test
+    "06.smooth_losses": (
+        "out, average = [], 0.0\n"
+        "for t, loss in enumerate(losses, start=1):\n"
+        "    average = beta * average + (1 - beta) * loss\n"
+        "    out.append(average / (1 - beta ** t))\n"
+        "return out"
+    ),
+    "06.choose_rate": (
+        "from lrcourse.finder import analyze\n"
+        "return analyze(lrs, losses).suggested_lr"
+    ),
+    "06.rate_for_new_data": (
+        "from lrcourse.keras_utils import find_lr\n"
+        "return find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0).suggested_lr"
+    ),
 }
 
 # Several plausible mistakes per question; the first one is planted in the notebook test.
@@ -315,6 +331,42 @@ WRONG_ANSWERS = {
         "    optimizer.step()\n"
         "return abs(w1.item() - 1.0)",
     ],
+    # Lesson 06: the LR range test
+    "06.smooth_losses": [
+        "out, average = [], 0.0\nfor loss in losses:\n"
+        "    average = beta * average + (1 - beta) * loss\n    out.append(average)\nreturn out",
+        "out, average = [], 0.0\nfor t, loss in enumerate(losses, start=1):\n"
+        "    average = (1 - beta) * average + beta * loss\n"
+        "    out.append(average / (1 - beta ** t))\nreturn out",
+        "out, average = [], 0.0\nfor t, loss in enumerate(losses, start=1):\n"
+        "    average = (beta * average + (1 - beta) * loss) / (1 - beta ** t)\n"
+        "    out.append(average)\nreturn out",
+        "out, average = [], 0.0\nfor t, loss in enumerate(losses, start=1):\n"
+        "    average = beta * average + (1 - beta) * loss\n"
+        "    out.append(average / (1 - beta ** (t + 1)))\nreturn out",
+        "average = 0.0\nfor t, loss in enumerate(losses, start=1):\n"
+        "    average = beta * average + (1 - beta) * loss\nreturn average / (1 - beta ** t)",
+        "return 'smoothed'",
+    ],
+    "06.choose_rate": [
+        "return lrs[np.argmin(losses)]",
+        "return lrs[np.argmin(np.gradient(losses))]",
+        "return lrs[0]",
+        "return lrs[np.argmin(losses)] / 10",
+        "return None",
+    ],
+    "06.rate_for_new_data": [
+        "for rate in np.geomspace(1e-4, 10.0, 20):\n"
+        "    model.optimizer.learning_rate.assign(rate)\n"
+        "    model.train_on_batch(x[:16], y[:16])\n"
+        "return 0.03",
+        "from lrcourse.keras_utils import find_lr\n"
+        "return find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0)",
+        "from lrcourse.keras_utils import find_lr\n"
+        "result = find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0)\n"
+        "return float(result.lrs[np.nanargmin(result.smoothed_losses)])",
+        "return 1e-4",
+    ],
 }
 
 
@@ -329,6 +381,9 @@ def as_function(question_id: str, body: str):
         "03.fine_tune_groups": "model",
         "03.keras_two_rates": "model",
         "03.adam_gradient_scaling": "method, steps",
+        "06.smooth_losses": "losses, beta",
+        "06.choose_rate": "lrs, losses",
+        "06.rate_for_new_data": "model, x, y",
     }
     signature = arguments.get(question_id, "optimizer, value")
     indented = "\n".join("    " + line for line in body.splitlines())
@@ -442,6 +497,16 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("03.adam_gradient_scaling", 1, "SGD"),
     ("03.adam_gradient_scaling", 2, "not 1"),
     ("03.adam_gradient_scaling", 3, "slowed w1"),
+    ("06.smooth_losses", 0, "fake dip"),
+    ("06.smooth_losses", 1, "swapped"),
+    ("06.smooth_losses", 2, "fed the corrected value back"),
+    ("06.smooth_losses", 3, "off by one"),
+    ("06.choose_rate", 0, "lowest loss itself"),
+    ("06.choose_rate", 1, "flat start"),
+    ("06.choose_rate", 3, "spike"),
+    ("06.rate_for_new_data", 0, "put the weights and the optimizer back"),
+    ("06.rate_for_new_data", 2, "too high"),
+    ("06.rate_for_new_data", 3, "too low"),
 ])
 def test_hints_name_the_mistake(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
@@ -462,6 +527,10 @@ def test_hints_name_the_mistake(question_id, index, words):
     ("03.keras_two_rates", 4, "features 0.1"),
     ("03.adam_gradient_scaling", 4, "returned moves [0.99"),
     ("03.adam_gradient_scaling", 5, "expected a pair"),
+    ("06.smooth_losses", 4, "expected 5 values, received shape ()"),
+    ("06.smooth_losses", 5, "expected a list of floats, received str"),
+    ("06.choose_rate", 4, "received NoneType"),
+    ("06.rate_for_new_data", 1, "received FinderResult"),
 ])
 def test_messages_say_what_was_expected_and_received(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
