@@ -222,8 +222,9 @@ def analyze(
 
     Only finite points count. On the smoothed curve ``s`` against ``x = log10(lr)``:
 
-    - the *fall*: from the first point where ``s`` has covered 10% of its drop (from its
-      highest value before the minimum down to the minimum) to the minimum of ``s``.
+    - the *fall*: from the first point after the highest value of ``s`` (before its
+      minimum) where ``s`` has covered 10% of its drop from there to the minimum, to the
+      minimum of ``s``.
     - ``valley``: one third of the way along the fall, on the log axis: well into the
       fall, far below the rate at the bottom, which is already at the edge of divergence.
     - ``steepest``: the point of most negative slope ``ds/dx`` (``numpy.gradient``), looked
@@ -280,8 +281,9 @@ def analyze(
     if finite.size >= 3:
         s, x = smoothed[finite], np.log10(rates[finite])
         low = int(np.argmin(s))
-        top = s[: low + 1].max()
-        start = int(np.argmax(s[: low + 1] <= top - 0.1 * (top - s[low])))
+        peak = int(np.argmax(s[: low + 1]))  # the fall starts after the highest point
+        threshold = s[peak] - 0.1 * (s[peak] - s[low])
+        start = peak + int(np.argmax(s[peak: low + 1] <= threshold))
         third = x[start] + (x[low] - x[start]) / 3
         valley = start + int(np.argmin(np.abs(x[start:low + 1] - third)))
         # The first ~1/(1-beta) smoothed points average too few losses for a trustworthy

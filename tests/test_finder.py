@@ -111,7 +111,7 @@ def test_suggestions_on_a_textbook_curve():
     assert result.suggestions["cycle_max"] == lrs[np.argmin(losses)]
     # the fall starts where 10% of the drop from the plateau (3.3) to the bottom is covered
     top, bottom = losses[: np.argmin(losses) + 1].max(), losses.min()
-    start = np.flatnonzero(losses <= top - 0.1 * (top - bottom))[0]
+    start = np.flatnonzero(losses <= top - 0.1 * (top - bottom))[0]  # the top is at step 0
     assert result.suggestions["cycle_min"] == lrs[start]
     assert -4.0 < np.log10(lrs[start]) < -3.5
     # valley: a third of the way from the start of the fall to the bottom, on the log axis
@@ -119,6 +119,14 @@ def test_suggestions_on_a_textbook_curve():
     assert math.isclose(np.log10(result.suggestions["valley"]), third, abs_tol=0.05)
     assert result.suggested_lr == result.suggestions["minimum_div_10"]  # the default
     assert result.warnings == ()  # the loss rose at the end and there is a dip
+
+
+def test_the_fall_starts_after_the_highest_point_not_at_a_low_first_batch():
+    lrs, losses = textbook_curve()
+    low_first = losses.copy()
+    low_first[0] = 2.0  # a lucky first batch, below the plateau at 3.3
+    result = analyze(lrs, low_first, beta=0.0)
+    assert result.suggestions == analyze(lrs, losses, beta=0.0).suggestions
 
 
 def test_steepest_ignores_the_fall_after_a_spike():
