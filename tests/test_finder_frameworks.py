@@ -318,3 +318,25 @@ def test_keras_schedule_is_refused_with_a_clear_type_error():
     model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
     with pytest.raises(TypeError, match="learning-rate schedule"):
         keras_utils.find_lr(model, np.zeros((4, 2)), np.zeros((4, 1)))
+
+
+def test_keras_loss_includes_the_regularisation_losses():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(
+        2, kernel_regularizer=keras.regularizers.L2(10.0))])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    x, y = np.ones((8, 4), "float32"), np.zeros((8, 2), "float32")
+    expected = float(keras.ops.mean((model(x) - y) ** 2)) + float(sum(model.losses))
+    result = keras_utils.find_lr(model, x, y, batch_size=8, start_lr=1e-9, end_lr=1e-8,
+                                 num_steps=2)
+    assert result.losses[0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_torch_optimizer_with_a_scheduler_attached_is_restored():
+    model, optimizer, loader = torch_setup()
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    before = torch_state(model, optimizer)
+    scheduler_before = copy.deepcopy(scheduler.state_dict())
+    run_torch("diverged", model, optimizer, loader)
+    assert same(before["optimizer"], torch_state(model, optimizer)["optimizer"])
+    assert scheduler.state_dict() == scheduler_before
