@@ -140,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
             export_html(result, args.html)
     progress.close()
     if args.html:
-        write_html_index(runs, args.html)
+        write_html_index(runs, args.html, mode="fast" if args.fast else "full")
     width = max(len(str(r.path)) for r in runs)
     print(f"{'notebook':<{width}}  status  wall s  peak MB")
     for r in runs:
