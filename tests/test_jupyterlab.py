@@ -273,6 +273,21 @@ def check_widgets_are_live(page, notebook: dict, shots: Path) -> int:
     return moved
 
 
+def test_make_lab_opens_on_lesson_01_with_a_live_course_kernel(lab, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(lab.page_url("/"))  # the address `make lab` prints, without the path
+        page.wait_for_function(NOTEBOOK_READY, timeout=120_000, polling=250)
+        opened = page.evaluate("""() => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          return [panel.context.path, panel.sessionContext.session.kernel.name]; }""")
+        assert opened == ["notebooks/01_fixed_learning_rate.ipynb", "python3"]
+        assert "/lab/tree/notebooks/01_fixed_learning_rate.ipynb" in page.url
+    finally:
+        page.close()
+        lab.shutdown_sessions()
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
 def test_lesson_runs_all_cells_in_jupyterlab(lab, browser, timings, lesson):
     served = lab.course / "notebooks" / lesson.name
