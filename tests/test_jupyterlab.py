@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -81,11 +82,19 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def need_make() -> None:
+    """`make` reads the Makefile for us; without it skip (fail in CI, where .ci/run installs it)."""
+    if shutil.which("make") is None:
+        (pytest.fail if in_ci() else pytest.skip)(
+            "`make` is not installed (Debian/Ubuntu: sudo apt-get install make)")
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab started as `make lab` starts it, on a temporary copy, in fast mode."""
     if not LESSONS:
         pytest.fail("no lessons found in notebooks/")
+    need_make()
     server = start_lab(tmp_path_factory.mktemp("lab"),
                        env=kernel_env(fast=True, threads=1))
     yield server
@@ -124,6 +133,7 @@ def timings():
 
 
 def test_second_make_lab_reinstalls_nothing_but_a_changed_pyproject_does(tmp_path):
+    need_make()
     # `make -n` prints what `make lab` would run without running it. After a first
     # `make lab` the stamp .venv/.installed is newer than pyproject.toml: only jupyter starts.
     fresh_course = course_copy(tmp_path / "fresh")
