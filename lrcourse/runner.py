@@ -317,8 +317,16 @@ def export_html(run: NotebookRun, directory: str | Path) -> Path:
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    import logging
+
+    # nbconvert warns that figures have no alternative text and then gives each a generic
+    # one; we give each a plain one ourselves and keep its warning off the terminal.
+    quiet = logging.getLogger("lrcourse.html")
+    quiet.setLevel(logging.ERROR)
+    exporter = HTMLExporter(template_name="lab", embed_images=True, log=quiet)
     body, _ = exporter.from_notebook_node(static_widgets(run.notebook))
+    body = body.replace('alt="No description has been provided for this image"',
+                        'alt="A figure drawn by the code cell above"')
     back = "<p><a href='index.html'>&larr; all lessons</a></p>"
     body = body.replace("<main>", "<main>" + back, 1)
     target = directory / f"{run.path.stem}.html"

@@ -25,6 +25,7 @@ def test_every_lesson_gets_a_page_with_its_figures_and_the_index_maps_them(
     code = cli.main(["run", "--fast", "--threads", "1", "--html", "site"])
     out = capsys.readouterr().out
     assert code == 0, out
+    assert "rendered edition: open site/index.html in a browser" in out
     site = tmp_path / "site"
     index = (site / "index.html").read_text(encoding="utf-8")
     assert "Lesson map" in index and "fast mode" in index
@@ -66,6 +67,17 @@ def test_the_index_names_a_failing_lesson_and_links_each_section(tmp_path):
     assert "3.2 s" in index and "4.2 s" in index and "full mode" in index
     assert "FAILED</span><br>cell 4 (f(x)): ValueError: no" in index
     assert "<p><a href='index.html'>" in (tmp_path / "09_test.html").read_text()
+
+
+def test_a_lesson_page_embeds_its_figures_with_alternative_text(tmp_path):
+    pixel = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kg"
+             "AAAABJRU5ErkJggg==")
+    cell = nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output(
+        "display_data", data={"image/png": pixel, "text/plain": "<Figure>"})])
+    run = NotebookRun(Path("09_test.ipynb"), nbformat.v4.new_notebook(cells=[cell]), 1.0)
+    page = export_html(run, tmp_path).read_text()
+    assert len(EMBEDDED_FIGURE.findall(page)) == 1
+    assert 'alt="A figure drawn by the code cell above"' in page
 
 
 def test_an_empty_index_is_refused(tmp_path):
