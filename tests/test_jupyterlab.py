@@ -119,14 +119,13 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture(scope="module")
-def timings():
-    """Seconds per lesson in the browser, written to build/screenshots/timings.json."""
-    rows = {}
-    yield rows
-    if rows:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        (SCREENSHOTS / "timings.json").write_text(json.dumps(rows, indent=2) + "\n")
+def record_timing(lesson: str, row: dict) -> None:
+    """Add one lesson's seconds to build/screenshots/timings.json (other rows are kept)."""
+    path = SCREENSHOTS / "timings.json"
+    rows = json.loads(path.read_text()) if path.is_file() else {}
+    rows[lesson] = row
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(sorted(rows.items())), indent=2) + "\n")
 
 
 # --- `make lab` ---------------------------------------------------------------------------
@@ -299,7 +298,7 @@ def test_make_lab_opens_on_lesson_01_with_a_live_course_kernel(lab, browser):
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda path: path.stem)
-def test_lesson_runs_all_cells_in_jupyterlab(lab, browser, timings, lesson):
+def test_lesson_runs_all_cells_in_jupyterlab(lab, browser, lesson):
     served = lab.course / "notebooks" / lesson.name
     on_disk = served.read_bytes()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -324,10 +323,10 @@ def test_lesson_runs_all_cells_in_jupyterlab(lab, browser, timings, lesson):
         sliders = check_widgets_are_live(page, notebook, shot)
         if lesson.name.startswith("01_"):
             assert sliders >= 1, "lesson 01's learning-rate slider did not render as a widget"
-        timings[lesson.stem] = {"open_s": round(opened - start, 1),
-                                "run_all_s": round(finished - opened, 1),
-                                "total_s": round(time.monotonic() - start, 1),
-                                "sliders_moved": sliders}
+        record_timing(lesson.stem, {"open_s": round(opened - start, 1),
+                                    "run_all_s": round(finished - opened, 1),
+                                    "total_s": round(time.monotonic() - start, 1),
+                                    "sliders_moved": sliders})
         print(f"{lesson.name}: opened in {opened - start:.1f} s, Run All took "
               f"{finished - opened:.1f} s; screenshot {shot}")
     finally:
