@@ -139,8 +139,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.html:
             export_html(result, args.html)
     progress.close()
+    index = None
     if args.html:
-        write_html_index(runs, args.html)
+        index = write_html_index(runs, args.html, mode="fast" if args.fast else "full")
     width = max(len(str(r.path)) for r in runs)
     print(f"{'notebook':<{width}}  status  wall s  peak MB")
     for r in runs:
@@ -152,6 +153,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"FAILED {r.path}: {failure.describe()}")
     print(f"{len(runs) - len(failed)} passed, {len(failed)} failed"
           f" ({'fast' if args.fast else 'full'} mode; executed copies in {args.build_dir}/)")
+    if index is not None:
+        print(f"rendered edition: open {index} in a browser")
     return 1 if failed else 0
 
 
