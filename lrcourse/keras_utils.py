@@ -471,11 +471,13 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
 class LearningRateLogger(keras.callbacks.Callback):
     """Record the learning rate each batch actually used, one column per (sub-)optimizer.
 
-    After every batch it reads the rate the update just applied: the rate variable, or, for
-    an optimizer with a ``LearningRateSchedule``, the schedule at the step just taken. So it
-    records the same numbers wherever it sits in the callback list, and whether the rate
-    comes from a schedule, from :class:`BatchLearningRateScheduler` or from a ``train_step``
-    that changes it. Each ``fit`` starts a fresh record.
+    After every batch (``on_train_batch_end``) it reads the rate the update just applied:
+    the rate variable, or, for an optimizer with a ``LearningRateSchedule``, the schedule at
+    the step just taken. The rate may come from a schedule, from a callback that sets it
+    before the batch (such as :class:`BatchLearningRateScheduler`) or from a ``train_step``
+    that changes it. Put the logger first in the callback list: Keras runs the batch-end
+    hooks in list order, so it then reads before any other callback sets the rate for the
+    next batch. Each ``fit`` starts a fresh record.
 
     Attributes:
         steps: the 0-based optimizer step of each recorded batch.

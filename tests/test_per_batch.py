@@ -94,7 +94,7 @@ def test_multi_optimizer_one_schedule_or_one_per_sub_optimizer():
         np.testing.assert_allclose(column, fast(np.arange(4, 6)), rtol=1e-6)
 
 
-def test_logger_reads_a_keras_schedule_at_the_step_just_taken_wherever_it_sits():
+def test_logger_reads_a_keras_schedule_at_the_step_just_taken():
     decay = keras.optimizers.schedules.ExponentialDecay(0.2, decay_steps=2, decay_rate=0.5)
     model = linear_model()
     model.compile(optimizer=keras.optimizers.SGD(decay), loss="mse")
@@ -311,3 +311,16 @@ def test_plot_learning_rates_draws_each_column_and_refuses_bad_input():
         plot_learning_rates([0.1, 0.2])
     with pytest.raises(ValueError, match="must not be empty"):
         plot_learning_rates({})
+
+
+def test_logger_first_records_the_rate_used_even_when_a_callback_sets_it_after_the_batch():
+    class SetAfter(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.optimizer.learning_rate.assign(0.01 * (batch + 2))
+
+    model = linear_model()
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    logger = LearningRateLogger()
+    model.fit(X, Y, batch_size=4, epochs=1, verbose=0, shuffle=False,
+              callbacks=[logger, SetAfter()])
+    np.testing.assert_allclose(logger.history["learning_rate"], [0.5, 0.02, 0.03], rtol=1e-6)
