@@ -436,6 +436,7 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
         self._targets = []
 
     def on_train_begin(self, logs=None):
+        """Check the optimizer (and the dict's names) before the first batch."""
         optimizer = getattr(self.model, "optimizer", None)
         subs = _sub_optimizers(optimizer)
         for name, sub in subs:
@@ -459,6 +460,7 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
         self._optimizer = optimizer
 
     def on_train_batch_begin(self, batch, logs=None):
+        """Assign ``schedule(optimizer.iterations)`` to each (sub-)optimizer's rate."""
         step = _step_of(self._optimizer)
         for sub, fn in self._targets:
             value = float(fn(step))
@@ -506,6 +508,7 @@ class LearningRateLogger(keras.callbacks.Callback):
         self._subs = []
 
     def on_train_begin(self, logs=None):
+        """Start a fresh record with one column per (sub-)optimizer."""
         optimizer = getattr(self.model, "optimizer", None)
         self._subs = _sub_optimizers(optimizer)
         self._optimizer = optimizer
@@ -516,6 +519,7 @@ class LearningRateLogger(keras.callbacks.Callback):
         self.history = {key: [] for key in self._keys}
 
     def on_train_batch_end(self, batch, logs=None):
+        """Record the step just taken and the rate each (sub-)optimizer applied."""
         step = _step_of(self._optimizer) - 1  # the update that just happened
         self.steps.append(step)
         for key, (_, sub) in zip(self._keys, self._subs, strict=True):
