@@ -10,11 +10,13 @@
    ``lrcourse.controllers`` inside a ``tf.function`` step with their state in variables.
 
 Model: 64 -> Dense(32, relu) -> Dense(10) on the 1,437 training digits, batch 32 (45 steps per
-epoch), one CPU thread for PyTorch. Before timing, each set-up is checked to apply the scheduled
-rate, so the benchmark cannot time the wrong thing. Each run times one epoch after a warm-up epoch,
-the set-ups taking turns; the report gives median epoch times over ``--repeats`` runs and ratios.
+epoch), one CPU thread for each framework. Before timing, each set-up is checked to apply the
+scheduled rate, so the benchmark cannot time the wrong thing. Each run times one epoch after a
+warm-up epoch, the set-ups taking turns; the report gives the median wall time and the median
+process CPU time of an epoch over ``--repeats`` runs, and their ratios. CPU time is the steadier
+of the two on a machine that other jobs share.
 
-    .venv/bin/python benchmarks/per_batch.py --repeats 9
+    .venv/bin/python benchmarks/per_batch.py --repeats 15
 """
 
 from __future__ import annotations
@@ -172,23 +174,29 @@ def trace_counts(data, rates) -> dict:
     return counts
 
 
-def timed(runners: dict, repeats: int) -> dict:
+def timed(runners: dict, repeats: int) -> tuple[dict, dict]:
+    """Median wall time and median process CPU time of one epoch, per set-up."""
     for runner in runners.values():
         runner.epoch()  # warm-up: tracing, building, first allocations
-    times = {label: [] for label in runners}
+    wall = {label: [] for label in runners}
+    cpu = {label: [] for label in runners}
     for _ in range(repeats):  # interleaved, so drift in machine load hits every set-up alike
         for label, runner in runners.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             runner.epoch()
-            times[label].append(time.perf_counter() - start)
-    return {label: statistics.median(values) for label, values in times.items()}
+            wall[label].append(time.perf_counter() - start)
+            cpu[label].append(time.process_time() - start_cpu)
+    return ({label: statistics.median(values) for label, values in wall.items()},
+            {label: statistics.median(values) for label, values in cpu.items()})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
     data = load_digits_split(seed=0)
     steps_per_epoch = math.ceil(len(data.x_train) / BATCH)
     total = (args.repeats + 2) * steps_per_epoch  # long enough for every epoch that runs
@@ -217,16 +225,20 @@ def main() -> None:
     }, args.repeats)
 
     print(f"median epoch time over {args.repeats} epochs of {steps_per_epoch} steps "
-          f"(batch {BATCH}, digits MLP):")
-    for label, value in {**keras_times, **torch_times}.items():
-        print(f"  {label:40s} {value * 1e3:8.2f} ms")
-    fixed, scheduled = keras_times.values()
-    none, cycle, wrapped = torch_times.values()
-    print(f"ratio Keras BatchLearningRateScheduler / fixed rate:   {scheduled / fixed:.3f}"
-          "  (target <= 1.05)")
-    print(f"ratio PyTorch OneCycleLR per batch / no scheduler:     {cycle / none:.3f}"
-          "  (target <= 1.02)")
-    print(f"ratio PyTorch as_lambda_lr per batch / no scheduler:   {wrapped / none:.3f}")
+          f"(batch {BATCH}, digits MLP, one thread per framework):")
+    print(f"  {'set-up':40s} {'wall ms':>9s} {'CPU ms':>9s}")
+    for label in {**keras_times[0], **torch_times[0]}:
+        times = keras_times if label in keras_times[0] else torch_times
+        print(f"  {label:40s} {times[0][label] * 1e3:9.2f} {times[1][label] * 1e3:9.2f}")
+    for kind, index in (("wall", 0), ("CPU", 1)):
+        fixed, scheduled = keras_times[index].values()
+        none, cycle, wrapped = torch_times[index].values()
+        print(f"ratios of median {kind} time:")
+        print(f"  Keras BatchLearningRateScheduler / fixed rate:  {scheduled / fixed:.3f}"
+              "  (target <= 1.05)")
+        print(f"  PyTorch OneCycleLR per batch / no scheduler:    {cycle / none:.3f}"
+              "  (target <= 1.02)")
+        print(f"  PyTorch as_lambda_lr per batch / no scheduler:  {wrapped / none:.3f}")
 
     rates = schedule(np.arange(steps_per_epoch))
     print(f"\ntf.function traces over one epoch ({steps_per_epoch} steps, "

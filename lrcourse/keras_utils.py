@@ -375,7 +375,19 @@ def _sub_optimizers(optimizer: object, argument: str = "model.optimizer") -> lis
 
 
 def _step_of(optimizer) -> int:
-    return int(optimizer.iterations.numpy())
+    return int(optimizer.iterations)  # about 3x faster than .numpy() on a Keras variable
+
+
+def _assign_rate(variable, value: float) -> None:
+    """``variable.assign(value)``; on TensorFlow, straight to the ``tf.Variable`` behind it.
+
+    Keras's own ``assign`` converts and checks the value on every call, which costs about
+    four times the assignment itself; called before every batch, that shows in ``fit``.
+    """
+    if keras.backend.backend() == "tensorflow":
+        variable.value.assign(value)
+    else:
+        variable.assign(value)
 
 
 class BatchLearningRateScheduler(keras.callbacks.Callback):
@@ -434,6 +446,8 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
                             f"({type(schedule).__name__})")
         self.schedule = schedule
         self._targets = []
+        self._epoch_start = 0
+        self._planned = None
 
     def on_train_begin(self, logs=None):
         """Check the optimizer (and the dict's names) before the first batch."""
@@ -459,15 +473,27 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
             self._targets = [(sub, self.schedule) for _, sub in subs]
         self._optimizer = optimizer
 
+    def on_epoch_begin(self, epoch, logs=None):
+        """Read the global step once; an ``lrcourse`` schedule is evaluated for the whole epoch."""
+        self._epoch_start = _step_of(self._optimizer)
+        steps = (self.params or {}).get("steps")
+        self._planned = None
+        if steps and all(isinstance(fn, _schedules.Schedule) for _, fn in self._targets):
+            window = np.arange(self._epoch_start, self._epoch_start + steps)
+            self._planned = [np.asarray(fn(window), dtype=np.float64) for _, fn in self._targets]
+
     def on_train_batch_begin(self, batch, logs=None):
         """Assign ``schedule(optimizer.iterations)`` to each (sub-)optimizer's rate."""
-        step = _step_of(self._optimizer)
-        for sub, fn in self._targets:
-            value = float(fn(step))
+        # Keras's batch index restarts every epoch; the global step is the epoch's first step
+        # (read from optimizer.iterations) plus the index.
+        step = self._epoch_start + batch
+        planned = self._planned is not None and batch < len(self._planned[0])
+        for i, (sub, fn) in enumerate(self._targets):
+            value = float(self._planned[i][batch]) if planned else float(fn(step))
             if not (np.isfinite(value) and value >= 0):
                 raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
                                  "must be a finite number >= 0.")
-            sub.learning_rate.assign(value)
+            _assign_rate(sub.learning_rate, value)
 
 
 class LearningRateLogger(keras.callbacks.Callback):

@@ -324,3 +324,19 @@ def test_logger_first_records_the_rate_used_even_when_a_callback_sets_it_after_t
     model.fit(X, Y, batch_size=4, epochs=1, verbose=0, shuffle=False,
               callbacks=[logger, SetAfter()])
     np.testing.assert_allclose(logger.history["learning_rate"], [0.5, 0.02, 0.03], rtol=1e-6)
+
+
+def test_a_plain_function_and_an_lrcourse_schedule_give_the_same_rates():
+    # An lrcourse schedule is evaluated once per epoch for all its steps; a plain function per
+    # batch. Both must follow the global step.
+    schedule = schedules.one_cycle(0.3, 12)
+    columns = []
+    for fn in (schedule, lambda step: float(schedule(step))):
+        model = linear_model()
+        model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+        logger = LearningRateLogger()
+        model.fit(X, Y, batch_size=4, epochs=4, verbose=0, shuffle=False,
+                  callbacks=[logger, BatchLearningRateScheduler(fn)])
+        columns.append(logger.history["learning_rate"])
+    np.testing.assert_allclose(columns[0], schedule(np.arange(12)), rtol=1e-6)
+    np.testing.assert_array_equal(columns[0], columns[1])
