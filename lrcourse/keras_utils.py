@@ -385,7 +385,7 @@ def _assign_rate(variable, value: float) -> None:
     four times the assignment itself; called before every batch, that shows in ``fit``.
     """
     if keras.backend.backend() == "tensorflow":
-        variable.value.assign(value)
+        variable.value.assign(value, read_value=False)
     else:
         variable.assign(value)
 
