@@ -546,3 +546,202 @@ def find_lr(
         random.setstate(rng[0])
         np.random.set_state(rng[1])
     return test.result(suggestion)
+
+
+# ---------------------------------------------------------------------------------------
+# Per-batch rates (lesson 04)
+
+__all__ += ["BatchLearningRateScheduler", "LearningRateLogger"]
+
+
+def _sub_optimizers(optimizer: object, argument: str = "model.optimizer") -> list:
+    """``[(name, optimizer)]``: the sub-optimizers of a ``MultiOptimizer``, or the optimizer."""
+    if isinstance(optimizer, keras.optimizers.MultiOptimizer):
+        return [(sub.name, sub) for sub in optimizer.optimizers]
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(f"`{argument}` must be a Keras optimizer; compile the model first. "
+                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
+    return [(optimizer.name, optimizer)]
+
+
+def _step_of(optimizer) -> int:
+    return int(optimizer.iterations)  # about 3x faster than .numpy() on a Keras variable
+
+
+def _assign_rate(variable, value: float) -> None:
+    """``variable.assign(value)``; on TensorFlow, straight to the ``tf.Variable`` behind it.
+
+    Keras's own ``assign`` converts and checks the value on every call, which costs about
+    four times the assignment itself; called before every batch, that shows in ``fit``.
+    """
+    if keras.backend.backend() == "tensorflow":
+        variable.value.assign(value, read_value=False)
+    else:
+        variable.assign(value)
+
+
+class BatchLearningRateScheduler(keras.callbacks.Callback):
+    """Set the learning rate before every batch from the optimizer's global step.
+
+    ``keras.callbacks.LearningRateScheduler`` changes the rate once per epoch. This callback
+    calls ``schedule(step)`` before every batch, where ``step`` is ``optimizer.iterations``
+    (the number of updates so far, 0-based), not the batch index inside the epoch, so the
+    schedule carries on across epochs and across several ``fit`` calls:
+
+    ``rate used by update t = schedule(t)``
+
+    With a ``keras.optimizers.MultiOptimizer`` it sets every sub-optimizer: give one
+    schedule for all of them, or a dict ``{sub-optimizer name: schedule}`` that names each.
+    The optimizer must be compiled with a fixed (float) rate, which Keras keeps in a
+    variable; an optimizer that already has a ``LearningRateSchedule`` is refused, since
+    two schedules would fight over the rate.
+
+    Args:
+        schedule: a function of the 0-based step returning the rate, such as an
+            ``lrcourse.schedules`` schedule, or a dict of them by sub-optimizer name.
+
+    Raises:
+        TypeError: when ``schedule`` is not callable (nor a dict of callables).
+        ValueError: at the start of ``fit``, for an optimizer whose rate is a
+            ``LearningRateSchedule``, or a dict whose names do not match the
+            sub-optimizers; during ``fit``, when the schedule returns a rate that is not
+            a finite number >= 0.
+
+    Example:
+        >>> from lrcourse.schedules import linear_warmup
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+        >>> logger = LearningRateLogger()
+        >>> x, y = np.ones((4, 2)), np.ones((4, 1))
+        >>> _ = model.fit(x, y, batch_size=2, epochs=3, verbose=0,
+        ...               callbacks=[BatchLearningRateScheduler(linear_warmup(0.5, 4)), logger])
+        >>> [round(rate, 4) for rate in logger.history["learning_rate"]]
+        [0.0, 0.125, 0.25, 0.375, 0.5, 0.5]
+
+    Introduced in ``notebooks/04_per_batch_adjustment.ipynb``.
+    """
+
+    def __init__(self, schedule):
+        super().__init__()
+        if isinstance(schedule, dict):
+            if not schedule:
+                raise ValueError("`schedule` must not be an empty dict. Received: {}")
+            for name, fn in schedule.items():
+                if not callable(fn):
+                    raise TypeError(f"`schedule[{name!r}]` must be a function of the step. "
+                                    f"Received: {fn!r:.60} ({type(fn).__name__})")
+        elif not callable(schedule):
+            raise TypeError("`schedule` must be a function of the step (or a dict of them by "
+                            f"sub-optimizer name). Received: {schedule!r:.60} "
+                            f"({type(schedule).__name__})")
+        self.schedule = schedule
+        self._targets = []
+        self._epoch_start = 0
+        self._planned = None
+
+    def on_train_begin(self, logs=None):
+        """Check the optimizer (and the dict's names) before the first batch."""
+        optimizer = getattr(self.model, "optimizer", None)
+        subs = _sub_optimizers(optimizer)
+        for name, sub in subs:
+            if isinstance(sub._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+                raise ValueError(
+                    f"optimizer {name!r} already has a LearningRateSchedule "
+                    f"({type(sub._learning_rate).__name__}); BatchLearningRateScheduler needs "
+                    "a fixed rate to overwrite. Compile with a float learning_rate, or drop "
+                    "this callback and keep the schedule."
+                )
+        if isinstance(self.schedule, dict):
+            names = [name for name, _ in subs]
+            if sorted(self.schedule) != sorted(names):
+                raise ValueError(
+                    "`schedule` must name every sub-optimizer exactly once. Expected names: "
+                    f"{names}. Received: {sorted(self.schedule)}"
+                )
+            self._targets = [(sub, self.schedule[name]) for name, sub in subs]
+        else:
+            self._targets = [(sub, self.schedule) for _, sub in subs]
+        self._optimizer = optimizer
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Read the global step once; an ``lrcourse`` schedule is evaluated for the whole epoch."""
+        self._epoch_start = _step_of(self._optimizer)
+        steps = (self.params or {}).get("steps")
+        self._planned = None
+        if steps and all(isinstance(fn, _schedules.Schedule) for _, fn in self._targets):
+            window = np.arange(self._epoch_start, self._epoch_start + steps)
+            self._planned = [np.asarray(fn(window), dtype=np.float64) for _, fn in self._targets]
+
+    def on_train_batch_begin(self, batch, logs=None):
+        """Assign ``schedule(optimizer.iterations)`` to each (sub-)optimizer's rate."""
+        # Keras's batch index restarts every epoch; the global step is the epoch's first step
+        # (read from optimizer.iterations) plus the index.
+        step = self._epoch_start + batch
+        planned = self._planned is not None and batch < len(self._planned[0])
+        for i, (sub, fn) in enumerate(self._targets):
+            value = float(self._planned[i][batch]) if planned else float(fn(step))
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
+                                 "must be a finite number >= 0.")
+            _assign_rate(sub.learning_rate, value)
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Record the learning rate each batch actually used, one column per (sub-)optimizer.
+
+    After every batch (``on_train_batch_end``) it reads the rate the update just applied:
+    the rate variable, or, for an optimizer with a ``LearningRateSchedule``, the schedule at
+    the step just taken. The rate may come from a schedule, from a callback that sets it
+    before the batch (such as :class:`BatchLearningRateScheduler`) or from a ``train_step``
+    that changes it. Put the logger first in the callback list: Keras runs the batch-end
+    hooks in list order, so it then reads before any other callback sets the rate for the
+    next batch. Each ``fit`` starts a fresh record.
+
+    Attributes:
+        steps: the 0-based optimizer step of each recorded batch.
+        history: ``{"learning_rate": [...]}`` for one optimizer, or
+            ``{"learning_rate_<name>": [...]}`` for each sub-optimizer of a
+            ``MultiOptimizer`` (the names Keras's own LR callbacks use). Pass it to
+            ``lrcourse.plotting.plot_learning_rates``.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> decay = keras.optimizers.schedules.ExponentialDecay(0.1, 1, 0.5)
+        >>> model.compile(optimizer=keras.optimizers.SGD(decay), loss="mse")
+        >>> logger = LearningRateLogger()
+        >>> _ = model.fit(np.ones((6, 2)), np.ones((6, 1)), batch_size=2, verbose=0,
+        ...               callbacks=[logger])
+        >>> logger.steps, [round(rate, 4) for rate in logger.history["learning_rate"]]
+        ([0, 1, 2], [0.1, 0.05, 0.025])
+
+    Introduced in ``notebooks/04_per_batch_adjustment.ipynb``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.steps: list[int] = []
+        self.history: dict[str, list[float]] = {}
+        self._subs = []
+
+    def on_train_begin(self, logs=None):
+        """Start a fresh record with one column per (sub-)optimizer."""
+        optimizer = getattr(self.model, "optimizer", None)
+        self._subs = _sub_optimizers(optimizer)
+        self._optimizer = optimizer
+        several = isinstance(optimizer, keras.optimizers.MultiOptimizer)
+        self._keys = [f"learning_rate_{name}" if several else "learning_rate"
+                      for name, _ in self._subs]
+        self.steps = []
+        self.history = {key: [] for key in self._keys}
+
+    def on_train_batch_end(self, batch, logs=None):
+        """Record the step just taken and the rate each (sub-)optimizer applied."""
+        step = _step_of(self._optimizer) - 1  # the update that just happened
+        self.steps.append(step)
+        for key, (_, sub) in zip(self._keys, self._subs, strict=True):
+            rate = sub._learning_rate
+            if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+                value = np.asarray(rate(step))
+            else:
+                value = rate.numpy()
+            self.history[key].append(float(np.float32(value)))

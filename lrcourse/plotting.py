@@ -217,3 +217,68 @@ def plot_lr_finder(result, ax=None, *, show_raw: bool = True, show_cycle: bool =
     ax.set_title(f"LR range test ({result.stop_reason})")
     ax.legend(fontsize="small")
     return ax
+
+
+# ---------------------------------------------------------------------------------------
+# Lesson 04: per-batch rates
+
+
+def plot_learning_rates(
+    history: Mapping[str, Sequence[float]],
+    *,
+    steps: Sequence[int] | None = None,
+    ax=None,
+    log_scale: bool = False,
+    title: str | None = None,
+):
+    """The learning rate at every optimizer step, one line per column of ``history``.
+
+    Args:
+        history: maps a label to the rate used at each step, such as
+            ``LearningRateLogger().history`` (one column per sub-optimizer).
+        steps: the step of each entry (``LearningRateLogger().steps``); ``0, 1, 2, ...``
+            when ``None``.
+        ax: the ``Axes`` to draw on; a new figure when ``None``.
+        log_scale: draw the rate axis on a log scale.
+        title: optional title.
+
+    Returns:
+        The ``Axes``.
+
+    Raises:
+        TypeError: if ``history`` is not a mapping.
+        ValueError: if it is empty, a column is empty, or a column's length differs from
+            ``steps``.
+
+    Example:
+        >>> ax = plot_learning_rates({"learning_rate": [0.0, 0.05, 0.1, 0.1]})
+        >>> ax.get_lines()[0].get_ydata().tolist()
+        [0.0, 0.05, 0.1, 0.1]
+
+    Introduced in ``notebooks/04_per_batch_adjustment.ipynb``.
+    """
+    if not isinstance(history, Mapping):
+        raise TypeError("`history` must be a mapping from label to the rate at each step. "
+                        f"Received: {type(history).__name__}")
+    if not history:
+        raise ValueError("`history` must not be empty. Received: {}")
+    ax = _axes(ax)
+    for label, rates in history.items():
+        values = np.asarray(rates, dtype=np.float64)
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError(f"`history[{label!r}]` must be a non-empty 1-D sequence of rates. "
+                             f"Received shape {values.shape}")
+        x = np.arange(values.size) if steps is None else np.asarray(steps)
+        if x.shape != values.shape:
+            raise ValueError(f"`steps` has {x.size} entries but `history[{label!r}]` has "
+                             f"{values.size}; they must match.")
+        ax.plot(x, values, label=str(label))
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("learning rate")
+    if title:
+        ax.set_title(title)
+    if len(history) > 1:
+        ax.legend(fontsize="small")
+    return ax

@@ -79,6 +79,34 @@ REFERENCE = {
         "from lrcourse.keras_utils import find_lr\n"
         "return find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0).suggested_lr"
     ),
+    # Lesson 04
+    "04.warmup_callback": (
+        "import keras\n"
+        "class Warmup(keras.callbacks.Callback):\n"
+        "    def on_train_batch_begin(self, batch, logs=None):\n"
+        "        step = int(self.model.optimizer.iterations.numpy())\n"
+        "        rate = peak_lr * min(1.0, step / warmup_steps)\n"
+        "        self.model.optimizer.learning_rate.assign(rate)\n"
+        "return Warmup()"
+    ),
+    "04.scheduler_order": (
+        "import torch\n"
+        "for x, y in batches:\n"
+        "    optimizer.zero_grad()\n"
+        "    torch.nn.functional.cross_entropy(model(x), y).backward()\n"
+        "    optimizer.step()\n"
+        "    scheduler.step()"
+    ),
+    "04.loss_trend_tf": (
+        "import tensorflow as tf\n"
+        "window = losses.shape[0]\n"
+        "losses = tf.concat([tf.reshape(loss, [1]), losses[:-1]], 0)\n"
+        "count = count + 1.0\n"
+        "rising = tf.reduce_mean(losses[:window // 2]) > tf.reduce_mean(losses[window // 2:])\n"
+        "adjusted = tf.where(rising, tf.maximum(0.01, learning_rate * 0.95),\n"
+        "                    tf.minimum(1.0, learning_rate * 1.05))\n"
+        "return tf.where(count >= window, adjusted, learning_rate), losses, count"
+    ),
 }
 
 # Several plausible mistakes per question; the first one is planted in the notebook test.
@@ -367,6 +395,110 @@ WRONG_ANSWERS = {
         "return float(result.lrs[np.nanargmin(result.smoothed_losses)])",
         "return 1e-4",
     ],
+    # Lesson 04
+    "04.warmup_callback": [
+        "import keras\n"
+        "class Warmup(keras.callbacks.Callback):\n"
+        "    def on_train_batch_begin(self, batch, logs=None):\n"
+        "        step = batch\n"
+        "        rate = peak_lr * min(1.0, step / warmup_steps)\n"
+        "        self.model.optimizer.learning_rate.assign(rate)\n"
+        "return Warmup()",
+        "import keras\n"
+        "class Warmup(keras.callbacks.Callback):\n"
+        "    def on_train_batch_begin(self, batch, logs=None):\n"
+        "        step = int(self.model.optimizer.iterations.numpy()) + 1\n"
+        "        rate = peak_lr * min(1.0, step / warmup_steps)\n"
+        "        self.model.optimizer.learning_rate.assign(rate)\n"
+        "return Warmup()",
+        "import keras\n"
+        "class Warmup(keras.callbacks.Callback):\n"
+        "    def on_train_batch_end(self, batch, logs=None):\n"
+        "        step = int(self.model.optimizer.iterations.numpy())\n"
+        "        rate = peak_lr * min(1.0, step / warmup_steps)\n"
+        "        self.model.optimizer.learning_rate.assign(rate)\n"
+        "return Warmup()",
+        "import keras\n"
+        "class Warmup(keras.callbacks.Callback):\n"
+        "    def on_epoch_begin(self, batch, logs=None):\n"
+        "        step = batch * 3\n"
+        "        rate = peak_lr * min(1.0, step / warmup_steps)\n"
+        "        self.model.optimizer.learning_rate.assign(rate)\n"
+        "return Warmup()",
+        "return None",
+        "import keras\n"
+        "return keras.callbacks.Callback()",
+    ],
+    "04.scheduler_order": [
+        "import torch\n"
+        "for x, y in batches:\n"
+        "    optimizer.zero_grad()\n"
+        "    torch.nn.functional.cross_entropy(model(x), y).backward()\n"
+        "    scheduler.step()\n"
+        "    optimizer.step()",
+        "import torch\n"
+        "for x, y in batches:\n"
+        "    optimizer.zero_grad()\n"
+        "    torch.nn.functional.cross_entropy(model(x), y).backward()\n"
+        "    optimizer.step()\n"
+        "scheduler.step()",
+        "import torch\n"
+        "for x, y in batches:\n"
+        "    torch.nn.functional.cross_entropy(model(x), y).backward()\n"
+        "    optimizer.step()\n"
+        "    scheduler.step()",
+        "import torch\n"
+        "for x, y in batches:\n"
+        "    optimizer.zero_grad()\n"
+        "    torch.nn.functional.cross_entropy(model(x), y).backward()\n"
+        "    optimizer.step()\n"
+        "    scheduler.step()\n"
+        "    scheduler.step()",
+        "import torch\n"
+        "for x, y in batches:\n"
+        "    optimizer.zero_grad()\n"
+        "    torch.nn.functional.cross_entropy(model(x), y).backward()\n"
+        "    optimizer.step()\n"
+        "    optimizer.step()\n"
+        "    scheduler.step()",
+    ],
+    "04.loss_trend_tf": [
+        "import tensorflow as tf\n"
+        "window = losses.shape[0]\n"
+        "losses = tf.concat([tf.reshape(loss, [1]), losses[:-1]], 0)\n"
+        "count = count + 1.0\n"
+        "rising = tf.reduce_mean(losses[:window // 2]) < tf.reduce_mean(losses[window // 2:])\n"
+        "adjusted = tf.where(rising, tf.maximum(0.01, learning_rate * 0.95),\n"
+        "                    tf.minimum(1.0, learning_rate * 1.05))\n"
+        "return tf.where(count >= window, adjusted, learning_rate), losses, count",
+        "import tensorflow as tf\n"
+        "window = losses.shape[0]\n"
+        "losses = tf.concat([tf.reshape(loss, [1]), losses[:-1]], 0)\n"
+        "count = count + 1.0\n"
+        "rising = tf.reduce_mean(losses[:window // 2]) > tf.reduce_mean(losses[window // 2:])\n"
+        "adjusted = tf.where(rising, tf.maximum(0.01, learning_rate * 0.95),\n"
+        "                    tf.minimum(1.0, learning_rate * 1.05))\n"
+        "return tf.where(count >= 1, adjusted, learning_rate), losses, count",
+        "import tensorflow as tf\n"
+        "window = losses.shape[0]\n"
+        "losses = tf.concat([tf.reshape(loss, [1]), losses[:-1]], 0)\n"
+        "count = count + 1.0\n"
+        "rising = tf.reduce_mean(losses[:window // 2]) > tf.reduce_mean(losses[window // 2:])\n"
+        "adjusted = tf.where(rising, tf.maximum(0.01, learning_rate * 0.95),\n"
+        "                    tf.minimum(1.0, learning_rate * 1.05))\n"
+        "return tf.where(count > window, adjusted, learning_rate), losses, count",
+        "import tensorflow as tf\n"
+        "window = losses.shape[0]\n"
+        "losses = tf.concat([tf.reshape(loss, [1]), losses[:-1]], 0)\n"
+        "count = count + 1.0\n"
+        "rising = tf.reduce_mean(losses[:window // 2]) > tf.reduce_mean(losses[window // 2:])\n"
+        "adjusted = tf.where(rising, learning_rate * 0.95, learning_rate * 1.05)\n"
+        "return tf.where(count >= window, adjusted, learning_rate), losses, count",
+        "import numpy as np\n"
+        "history = np.roll(losses.numpy(), 1)\n"
+        "return learning_rate, history, count + 1",
+        "return learning_rate, losses, count + 1",
+    ],
 }
 
 
@@ -384,6 +516,10 @@ def as_function(question_id: str, body: str):
         "06.smooth_losses": "losses, beta",
         "06.choose_rate": "lrs, losses",
         "06.rate_for_new_data": "model, x, y",
+        # Lesson 04
+        "04.warmup_callback": "peak_lr, warmup_steps",
+        "04.scheduler_order": "model, optimizer, scheduler, batches",
+        "04.loss_trend_tf": "learning_rate, losses, count, loss",
     }
     signature = arguments.get(question_id, "optimizer, value")
     indented = "\n".join("    " + line for line in body.splitlines())
@@ -507,6 +643,22 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("06.rate_for_new_data", 0, "put the weights and the optimizer back"),
     ("06.rate_for_new_data", 2, "too high"),
     ("06.rate_for_new_data", 3, "too low"),
+    # Lesson 04
+    ("04.warmup_callback", 0, "restarts every epoch"),
+    ("04.warmup_callback", 1, "off by one"),
+    ("04.warmup_callback", 2, "before each batch"),
+    ("04.warmup_callback", 3, "once per epoch"),
+    ("04.warmup_callback", 5, "never changed"),
+    ("04.scheduler_order", 0, "off by one"),
+    ("04.scheduler_order", 1, "once per batch, not once per epoch"),
+    ("04.scheduler_order", 2, "optimizer.zero_grad()"),
+    ("04.scheduler_order", 3, "twice per batch"),
+    ("04.scheduler_order", 4, "exactly once per batch"),
+    ("04.loss_trend_tf", 0, "backwards"),
+    ("04.loss_trend_tf", 1, "wait until the window is full"),
+    ("04.loss_trend_tf", 2, "off by one"),
+    ("04.loss_trend_tf", 3, "clamp"),
+    ("04.loss_trend_tf", 4, "no NumPy"),
 ])
 def test_hints_name_the_mistake(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
@@ -531,6 +683,12 @@ def test_hints_name_the_mistake(question_id, index, words):
     ("06.smooth_losses", 5, "expected a list of floats, received str"),
     ("06.choose_rate", 4, "received NoneType"),
     ("06.rate_for_new_data", 1, "received FinderResult"),
+    # Lesson 04
+    ("04.warmup_callback", 0, "the updates used [0.0, 0.04, 0.08, 0.0"),
+    ("04.warmup_callback", 4, "expected a keras.callbacks.Callback, received NoneType"),
+    ("04.scheduler_order", 4, "16 optimizer steps for 8 batches"),
+    ("04.loss_trend_tf", 4, "your code raised"),
+    ("04.loss_trend_tf", 5, "expected rate 0.105, received 0.1"),
 ])
 def test_messages_say_what_was_expected_and_received(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
