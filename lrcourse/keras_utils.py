@@ -554,7 +554,7 @@ def find_lr(
 __all__ += ["BatchLearningRateScheduler", "LearningRateLogger"]
 
 
-def _sub_optimizers(optimizer: object, argument: str = "model.optimizer") -> list:
+def _named_sub_optimizers(optimizer: object, argument: str = "model.optimizer") -> list:
     """``[(name, optimizer)]``: the sub-optimizers of a ``MultiOptimizer``, or the optimizer."""
     if isinstance(optimizer, keras.optimizers.MultiOptimizer):
         return [(sub.name, sub) for sub in optimizer.optimizers]
@@ -642,7 +642,7 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         """Check the optimizer (and the dict's names) before the first batch."""
         optimizer = getattr(self.model, "optimizer", None)
-        subs = _sub_optimizers(optimizer)
+        subs = _named_sub_optimizers(optimizer)
         for name, sub in subs:
             if isinstance(sub._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
                 raise ValueError(
@@ -726,7 +726,7 @@ class LearningRateLogger(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         """Start a fresh record with one column per (sub-)optimizer."""
         optimizer = getattr(self.model, "optimizer", None)
-        self._subs = _sub_optimizers(optimizer)
+        self._subs = _named_sub_optimizers(optimizer)
         self._optimizer = optimizer
         several = isinstance(optimizer, keras.optimizers.MultiOptimizer)
         self._keys = [f"learning_rate_{name}" if several else "learning_rate"

@@ -110,3 +110,18 @@ def test_no_library_module_swallows_errors_silently():
                 body = node.body
                 assert not (len(body) == 1 and isinstance(body[0], ast.Pass)), \
                     f"{path.name}:{node.lineno} swallows an exception"
+
+
+def top_level_names_defined_twice(source: str) -> list[str]:
+    """Functions and classes a module defines more than once at its top level."""
+    names = [node.name for node in ast.parse(source).body
+             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    return sorted({name for name in names if names.count(name) > 1})
+
+
+def test_no_module_defines_a_function_twice():
+    # The later definition silently replaces the earlier one for every caller, and ruff's
+    # F811 stays quiet when the first one is used inside a function body.
+    assert top_level_names_defined_twice("def f(): pass\ndef g(): f()\ndef f(): pass") == ["f"]
+    for path in sorted((ROOT / "lrcourse").glob("*.py")) + sorted((ROOT / "tests").glob("*.py")):
+        assert top_level_names_defined_twice(path.read_text()) == [], path.name
