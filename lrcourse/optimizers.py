@@ -104,7 +104,8 @@ def _state(name: str, state: object, slot_names: tuple[str, ...], count: int) ->
     if not isinstance(state, OptimizerState):
         raise TypeError(f"`state` must be the OptimizerState returned by {name}.init or "
                         f"{name}.step. Received: {type(state).__name__}")
-    if set(state.slots) != set(slot_names) or any(len(state.slots[slot]) != count for slot in slot_names):
+    if set(state.slots) != set(slot_names) or any(
+            len(state.slots[slot]) != count for slot in slot_names):
         raise ValueError(f"`state` does not belong to this {name} rule and these params: it has "
                          f"slots {sorted(state.slots)}, expected {list(slot_names)} with "
                          f"{count} array(s) each")

@@ -313,6 +313,10 @@ def test_keras_uses_float32_copies_of_beta_and_momentum():
     keras_run = keras_path(KO.SGD(LR, momentum=0.9))
     assert max_relative_error(numpy_path(O.sgd(LR, momentum=f32(0.9))), keras_run) < 1e-12
     assert max_relative_error(numpy_path(O.sgd(LR, momentum=0.9)), keras_run) > 1e-7
+    keras_run = keras_path(KO.Adagrad(LR, initial_accumulator_value=0.1, epsilon=1e-7))
+    rounded = O.adagrad(LR, initial_accumulator_value=f32(0.1), epsilon=1e-7,
+                        epsilon_inside_sqrt=True)
+    assert max_relative_error(numpy_path(rounded), keras_run) < 1e-12
 
 
 def test_torch_first_momentum_step_is_not_dampened():
