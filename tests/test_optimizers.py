@@ -294,6 +294,11 @@ def test_keras_momentum_holds_the_rate_inside_the_buffer():
     assert max_relative_error(keras_run[:60], torch_run[:60]) < 1e-12   # same while constant
     assert max_relative_error(keras_run[60:], torch_run[60:]) > 1e-3
     assert_same_path(numpy_path(O.sgd(rates, momentum=MOMENTUM)), torch_run)
+    keras_rms = keras_path(KO.RMSprop(1.0, rho=0.9, momentum=0.5, epsilon=1e-14), rates=rates)
+    torch_rms = torch_path(lambda p: TO.RMSprop(p, lr=1.0, alpha=0.9, momentum=0.5, eps=1e-14),
+                           rates=rates)
+    assert max_relative_error(keras_rms[:60], torch_rms[:60]) < 1e-4    # epsilon placement only
+    assert max_relative_error(keras_rms[60:], torch_rms[60:]) > 1e-2
 
 
 def test_keras_rounds_the_rate_to_float32():
