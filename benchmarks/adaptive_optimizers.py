@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/adaptive_optimizers.py [--repeats N] [--skip-lesson]
 
-1. Lesson 05 wall time in fast and full mode (median of N runs) and the kernel's peak RSS,
-   with the lesson timer of benchmarks/foundation.py.
+1. Lesson 05 wall time in fast and full mode (median of N runs), the kernel's peak RSS, and
+   how the median full run splits over the lesson's sections (nbclient's cell timings).
 2. The parity checks: every lrcourse rule against its Keras and PyTorch optimizer over 120
    steps, as the lesson runs them (eager Keras ``apply_gradients``, PyTorch ``step``).
 3. The trajectories: every rule on the three 2-D surfaces, 60 + 2 x 1,000 steps, with and
@@ -25,7 +25,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = ROOT / "notebooks" / "05_adaptive_optimizers.ipynb"
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def median_seconds(function, repeats: int) -> float:
@@ -149,10 +148,42 @@ def step_microseconds(repeats: int) -> dict[str, float]:
     return result
 
 
-def lesson_runs(repeats: int) -> dict[str, float]:
-    from foundation import lesson_runs as timed_lesson
+def section_seconds(notebook) -> dict[str, float]:
+    """Seconds spent in each ``## `` section of an executed notebook (nbclient's timings)."""
+    from datetime import datetime
 
-    return {f"lesson 05 {key}": value for key, value in timed_lesson(repeats, LESSON).items()}
+    def moment(stamp: str) -> datetime:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+    section, totals = "setup", {}
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            section = cell.source.splitlines()[0][3:].split(":")[0]
+        timing = cell.metadata.get("execution", {})
+        if cell.cell_type == "code" and "iopub.execute_input" in timing:
+            seconds = (moment(timing["shell.execute_reply"])
+                       - moment(timing["iopub.execute_input"])).total_seconds()
+            totals[section] = totals.get(section, 0.0) + seconds
+    return totals
+
+
+def lesson_runs(repeats: int) -> dict[str, float]:
+    """Median wall time per mode, peak kernel RSS, and the full run's time per section."""
+    from lrcourse.runner import execute_notebook
+
+    result: dict[str, float] = {}
+    for mode, fast in (("fast", True), ("full", False)):
+        runs = [execute_notebook(LESSON, fast=fast, timeout=1200) for _ in range(repeats)]
+        failed = [f.describe() for run in runs for f in run.failures]
+        if failed:
+            raise SystemExit(f"{LESSON.name} failed in {mode} mode: {failed}")
+        result[f"lesson 05 {mode} s"] = statistics.median(run.seconds for run in runs)
+        result[f"lesson 05 {mode} peak MB"] = max(run.peak_rss_mb or 0 for run in runs)
+        if not fast:
+            median_run = sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
+            for section, seconds in section_seconds(median_run.notebook).items():
+                result[f"  full mode, section {section[:44]}, s"] = seconds
+    return result
 
 
 def main() -> None:
