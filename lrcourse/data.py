@@ -5,7 +5,7 @@ Nothing here touches the network. scikit-learn is imported only when the digits 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -281,3 +281,138 @@ def quadratic_bowl(curvatures: object, *, rotation_seed: int | None = None) -> Q
         hessian = basis @ hessian @ basis.T
         hessian = (hessian + hessian.T) / 2
     return QuadraticBowl(hessian)
+
+
+# ---------------------------------------------------------------------------------------
+# Lesson 05: 2-D test surfaces for optimizer trajectories
+
+
+@dataclass(frozen=True)
+class Surface2D:
+    """A function of two variables with its gradient, its minimum and a plotting window.
+
+    ``value`` and ``gradient`` take points with a last axis of size 2, so a whole grid can
+    be evaluated at once for a contour plot. Build one with ``ill_conditioned_quadratic``,
+    ``rosenbrock`` or ``beale``.
+    """
+
+    name: str
+    formula: str
+    minimum: tuple[float, float]
+    start: tuple[float, float]
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    _value: object = field(repr=False)
+    _gradient: object = field(repr=False)
+
+    def _point(self, point: object) -> np.ndarray:
+        point = np.asarray(point, dtype=np.float64)
+        if point.shape[-1:] != (2,):
+            raise ValueError(f"`point` must have a last axis of size 2. Received shape "
+                             f"{point.shape}")
+        return point
+
+    def value(self, point: object) -> np.ndarray:
+        """The function at ``point`` (shape ``(..., 2)``), over the last axis."""
+        point = self._point(point)
+        return self._value(point[..., 0], point[..., 1])
+
+    def gradient(self, point: object) -> np.ndarray:
+        """The gradient at ``point`` (shape ``(..., 2)``), same shape as ``point``."""
+        point = self._point(point)
+        return np.stack(self._gradient(point[..., 0], point[..., 1]), axis=-1)
+
+
+def ill_conditioned_quadratic(condition_number: float = 50.0) -> Surface2D:
+    """``f(x, y) = (x**2 + condition_number * y**2) / 2``: a long, narrow valley.
+
+    Its curvatures are 1 along ``x`` and ``condition_number`` along ``y``, so plain
+    gradient descent must keep its rate below ``2 / condition_number`` and then crawls
+    along ``x``. The minimum is at the origin.
+
+    Args:
+        condition_number: ratio of the two curvatures, a number >= 1.
+
+    Returns:
+        A ``Surface2D`` starting at ``(-4.5, 1.0)``.
+
+    Raises:
+        TypeError, ValueError: if ``condition_number`` is not a finite number >= 1.
+
+    Example:
+        >>> surface = ill_conditioned_quadratic(10.0)
+        >>> float(surface.value([1.0, 1.0])), surface.gradient([1.0, 1.0]).tolist()
+        (5.5, [1.0, 10.0])
+
+    Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
+    """
+    kappa = _validate.real("condition_number", condition_number, expected="a number >= 1")
+    if kappa < 1:
+        raise ValueError(f"`condition_number` must be a number >= 1. "
+                         f"Received: condition_number={condition_number!r}")
+    return Surface2D(
+        "ill-conditioned quadratic", f"(x^2 + {kappa:g} y^2) / 2", (0.0, 0.0), (-4.5, 1.0),
+        (-5.0, 5.0), (-1.5, 1.5),
+        lambda x, y: 0.5 * (x**2 + kappa * y**2),
+        lambda x, y: (x, kappa * y))
+
+
+def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface2D:
+    """Rosenbrock's banana: ``f(x, y) = (a - x)**2 + b (y - x**2)**2``, minimum at ``(a, a**2)``.
+
+    The valley floor is curved and nearly flat along its length but steep across it.
+
+    Args:
+        a: position of the minimum, any finite number.
+        b: steepness of the valley walls, a finite number > 0.
+
+    Returns:
+        A ``Surface2D`` starting at ``(-1.5, 2.0)``.
+
+    Raises:
+        TypeError, ValueError: for a non-finite ``a`` or a ``b`` that is not > 0.
+
+    Example:
+        >>> surface = rosenbrock()
+        >>> float(surface.value([1.0, 1.0])), surface.gradient([1.0, 1.0]).tolist()
+        (0.0, [0.0, 0.0])
+
+    Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
+    """
+    a = _validate.real("a", a)
+    b = _validate.positive_float("b", b)
+    return Surface2D(
+        "Rosenbrock", f"({a:g} - x)^2 + {b:g} (y - x^2)^2", (a, a * a), (-1.5, 2.0),
+        (-2.0, 2.0), (-1.0, 3.0),
+        lambda x, y: (a - x) ** 2 + b * (y - x**2) ** 2,
+        lambda x, y: (-2 * (a - x) - 4 * b * x * (y - x**2), 2 * b * (y - x**2)))
+
+
+def beale() -> Surface2D:
+    """Beale's function, with flat plateaus and sharp ridges; minimum 0 at ``(3, 0.5)``.
+
+    ``f(x, y) = (1.5 - x + x y)**2 + (2.25 - x + x y**2)**2 + (2.625 - x + x y**3)**2``
+
+    Returns:
+        A ``Surface2D`` starting at ``(1.0, 1.4)``.
+
+    Example:
+        >>> surface = beale()
+        >>> float(surface.value([3.0, 0.5])), surface.gradient([3.0, 0.5]).tolist()
+        (0.0, [0.0, 0.0])
+
+    Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
+    """
+    constants = (1.5, 2.25, 2.625)
+
+    def value(x, y):
+        return sum((c - x + x * y ** (k + 1)) ** 2 for k, c in enumerate(constants))
+
+    def gradient(x, y):
+        terms = [(c - x + x * y ** (k + 1), k + 1) for k, c in enumerate(constants)]
+        dx = sum(2 * t * (y**power - 1) for t, power in terms)
+        dy = sum(2 * t * x * power * y ** (power - 1) for t, power in terms)
+        return dx, dy
+
+    return Surface2D("Beale", "sum_k (c_k - x + x y^k)^2", (3.0, 0.5), (1.0, 1.4),
+                     (-1.0, 4.5), (-1.5, 2.0), value, gradient)

@@ -282,3 +282,85 @@ def plot_learning_rates(
     if len(history) > 1:
         ax.legend(fontsize="small")
     return ax
+
+
+# ---------------------------------------------------------------------------------------
+# Lesson 05: optimizer trajectories on 2-D surfaces
+
+
+def plot_trajectories(surface, paths: Mapping[str, Sequence], *, ax=None, levels: int = 30,
+                      resolution: int = 200, title: str | None = None):
+    """Contours of a 2-D surface with one optimizer path per entry, and the minimum as a star.
+
+    Contour levels are spaced on a log scale above the minimum, so flat valleys show.
+    A path that leaves the window is clipped by the axes, not dropped.
+
+    Args:
+        surface: a ``lrcourse.data.Surface2D`` (anything with ``value``, ``minimum``,
+            ``x_range``, ``y_range`` and ``name``).
+        paths: maps a label to a sequence of points, each of shape ``(2,)``.
+        ax: the ``Axes`` to draw on; a new figure when ``None``.
+        levels: number of contour levels (>= 2).
+        resolution: grid points per axis (>= 10).
+        title: the title; the surface's name when ``None``.
+
+    Returns:
+        The ``Axes``.
+
+    Raises:
+        TypeError: if ``paths`` is not a mapping or ``surface`` lacks the attributes.
+        ValueError: if a path is empty or its points are not 2-D.
+
+    Example:
+        >>> from lrcourse.data import ill_conditioned_quadratic
+        >>> surface = ill_conditioned_quadratic()
+        >>> ax = plot_trajectories(surface, {"sgd": [[-4.5, 1.0], [-4.0, 0.5], [-3.6, 0.2]]})
+        >>> [line.get_label() for line in ax.get_lines()][:1], ax.get_title()
+        (['sgd'], 'ill-conditioned quadratic')
+
+    Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
+    """
+    from matplotlib.colors import LogNorm
+
+    for attribute in ("value", "minimum", "x_range", "y_range", "name"):
+        if not hasattr(surface, attribute):
+            raise TypeError(f"`surface` must be a lrcourse.data.Surface2D; it has no "
+                            f"`{attribute}`. Received: {type(surface).__name__}")
+    if not isinstance(paths, Mapping):
+        raise TypeError("`paths` must be a mapping from label to a sequence of 2-D points. "
+                        f"Received: {type(paths).__name__}")
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
+        raise ValueError(f"`levels` must be an integer >= 2. Received: levels={levels!r}")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 10:
+        raise ValueError(f"`resolution` must be an integer >= 10. "
+                         f"Received: resolution={resolution!r}")
+    arrays = {}
+    for label, path in paths.items():
+        points = np.asarray(path, dtype=np.float64)
+        if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
+            raise ValueError(f"`paths[{label!r}]` must be a non-empty sequence of 2-D points. "
+                             f"Received shape {points.shape}")
+        arrays[label] = points
+    ax = _axes(ax)
+    xs = np.linspace(*surface.x_range, resolution)
+    ys = np.linspace(*surface.y_range, resolution)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1)
+    values = surface.value(grid)
+    floor = float(surface.value(np.asarray(surface.minimum, dtype=np.float64)))
+    shifted = values - floor + 1e-3
+    contour_levels = np.geomspace(shifted.min(), shifted.max(), levels)
+    ax.contour(xs, ys, shifted, levels=contour_levels, norm=LogNorm(), cmap="Greys",
+               linewidths=0.6, alpha=0.8)
+    for label, points in arrays.items():
+        (line,) = ax.plot(points[:, 0], points[:, 1], "-", marker=".", markersize=3,
+                          linewidth=1.2, label=label)
+        ax.plot(points[-1, 0], points[-1, 1], "o", color=line.get_color(), markersize=5)
+    ax.plot(*surface.minimum, "*", color="black", markersize=12)
+    ax.set_xlim(*surface.x_range)
+    ax.set_ylim(*surface.y_range)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(surface.name if title is None else title)
+    if arrays:
+        ax.legend(fontsize="small", loc="best")
+    return ax

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import SOLUTIONS
 
 from lrcourse.checks import QUESTIONS, CheckResult, Status, check, questions_for_lesson
 
@@ -107,6 +108,19 @@ REFERENCE = {
         "                    tf.minimum(1.0, learning_rate * 1.05))\n"
         "return tf.where(count >= window, adjusted, learning_rate), losses, count"
     ),
+    # Lesson 05: adaptive optimizers
+    "05.adam_step": (
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "new = param - lr * (m / (1 - beta_1**t)) / (np.sqrt(v / (1 - beta_2**t)) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}"
+    ),
+    "05.keras_rmsprop_match": (
+        "import keras\n"
+        "return keras.optimizers.RMSprop(learning_rate=0.01, rho=0.99, epsilon=1e-8)"
+    ),
+    "05.which_optimizer": "return {'A': 'momentum', 'B': 'adam', 'C': 'sgd', 'D': 'adagrad'}",
 }
 
 # Several plausible mistakes per question; the first one is planted in the notebook test.
@@ -499,6 +513,69 @@ WRONG_ANSWERS = {
         "return learning_rate, history, count + 1",
         "return learning_rate, losses, count + 1",
     ],
+    # Lesson 05: adaptive optimizers
+    "05.adam_step": [
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "m_hat, v_hat = m, v\n"
+        "new = param - lr * m_hat / (np.sqrt(v_hat) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "alpha = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)\n"
+        "new = param - alpha * m / (np.sqrt(v) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)\n"
+        "new = param - lr * m_hat / (np.sqrt(v_hat + epsilon))\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
+        "t = state['step']\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)\n"
+        "new = param - lr * m_hat / (np.sqrt(v_hat) + epsilon)\n"
+        "return new, {'step': t + 1, 'm': m, 'v': v}",
+        "t = state['step'] + 2\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)\n"
+        "new = param - lr * m_hat / (np.sqrt(v_hat) + epsilon)\n"
+        "return new, {'step': t - 1, 'm': m, 'v': v}",
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)\n"
+        "new = param - lr * m_hat / (np.sqrt(v_hat) + epsilon)\n"
+        "return new, {'step': t - 1, 'm': m, 'v': v}",
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)\n"
+        "new = param - lr * m_hat / (np.sqrt(v_hat) + epsilon)\n"
+        "return new",
+    ],
+    "05.keras_rmsprop_match": [
+        "import keras\nreturn keras.optimizers.RMSprop(learning_rate=0.01)",
+        "import keras\nreturn keras.optimizers.RMSprop(rho=0.99, epsilon=1e-8)",
+        "import keras\nreturn keras.optimizers.RMSprop(learning_rate=0.01, rho=0.99)",
+        "import keras\n"
+        "return keras.optimizers.RMSprop(learning_rate=0.01, rho=0.99, epsilon=1e-8, momentum=0.9)",
+        "import keras\nreturn keras.optimizers.Adam(0.01)",
+        "import torch\nreturn torch.optim.RMSprop([torch.zeros(1)], lr=0.01)",
+    ],
+    "05.which_optimizer": [
+        "return {'A': 'momentum', 'B': 'adagrad', 'C': 'sgd', 'D': 'adam'}",
+        "return {'A': 'sgd', 'B': 'adam', 'C': 'momentum', 'D': 'adagrad'}",
+        "return {'A': 'momentum', 'B': 'adam', 'C': 'sgd', 'D': 'rmsprop'}",
+        "return {'A': 'momentum', 'B': 'adam', 'C': 'sgd'}",
+        "return ['momentum', 'adam', 'sgd', 'adagrad']",
+        "return {'A': 'adam', 'B': 'adam', 'C': 'sgd', 'D': 'adagrad'}",
+        "return {'A': 'adagrad', 'B': 'sgd', 'C': 'momentum', 'D': 'adam'}",
+    ],
 }
 
 
@@ -520,6 +597,9 @@ def as_function(question_id: str, body: str):
         "04.warmup_callback": "peak_lr, warmup_steps",
         "04.scheduler_order": "model, optimizer, scheduler, batches",
         "04.loss_trend_tf": "learning_rate, losses, count, loss",
+        "05.adam_step": "param, grad, state, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8",
+        "05.keras_rmsprop_match": "",
+        "05.which_optimizer": "",
     }
     signature = arguments.get(question_id, "optimizer, value")
     indented = "\n".join("    " + line for line in body.splitlines())
@@ -534,7 +614,9 @@ def stub(*args):
 
 def test_every_lesson_question_has_a_reference_and_wrong_answers():
     assert set(REFERENCE) == set(QUESTIONS) == set(WRONG_ANSWERS)
-    for lesson in ("01", "02", "03"):
+    lessons = [path.name[:2] for path in SOLUTIONS]  # every lesson with exercises
+    assert lessons and set(lessons) == {q.lesson for q in QUESTIONS.values()}
+    for lesson in lessons:
         ids = [q.id for q in questions_for_lesson(lesson)]
         assert ids == [q for q in REFERENCE if q.startswith(lesson + ".")] and ids
 
@@ -659,6 +741,19 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("04.loss_trend_tf", 2, "off by one"),
     ("04.loss_trend_tf", 3, "clamp"),
     ("04.loss_trend_tf", 4, "no NumPy"),
+    # Lesson 05
+    ("05.adam_step", 0, "bias correction is missing"),
+    ("05.adam_step", 1, "before the bias correction"),
+    ("05.adam_step", 2, "outside the root"),
+    ("05.adam_step", 3, "the step counter starts at 0"),
+    ("05.adam_step", 4, "off by one"),
+    ("05.adam_step", 5, "'step' increased by one"),
+    ("05.keras_rmsprop_match", 0, "pass rho=0.99"),
+    ("05.keras_rmsprop_match", 1, "learning_rate=0.01"),
+    ("05.keras_rmsprop_match", 2, "inside the root"),
+    ("05.keras_rmsprop_match", 3, "no momentum"),
+    ("05.which_optimizer", 0, "Adam carries momentum"),
+    ("05.which_optimizer", 1, "plain SGD's first step"),
 ])
 def test_hints_name_the_mistake(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
@@ -689,6 +784,18 @@ def test_hints_name_the_mistake(question_id, index, words):
     ("04.scheduler_order", 4, "16 optimizer steps for 8 batches"),
     ("04.loss_trend_tf", 4, "your code raised"),
     ("04.loss_trend_tf", 5, "expected rate 0.105, received 0.1"),
+    # Lesson 05
+    ("05.adam_step", 0, "after update 1 expected [0.5007512"),
+    ("05.adam_step", 3, "non-finite parameter"),
+    ("05.adam_step", 6, "must return (new_param, new_state), received ndarray"),
+    ("05.keras_rmsprop_match", 2, "epsilon=1e-07"),
+    ("05.keras_rmsprop_match", 4, "expected a keras.optimizers.RMSprop, received Adam"),
+    ("05.keras_rmsprop_match", 5, "received RMSprop"),
+    ("05.which_optimizer", 2, "unknown optimizer name(s) ['rmsprop']"),
+    ("05.which_optimizer", 3, "expected the letters A, B, C, D"),
+    ("05.which_optimizer", 4, "received list"),
+    ("05.which_optimizer", 5, "exactly one path"),
+    ("05.which_optimizer", 6, "4 of the 4 paths are wrong"),
 ])
 def test_messages_say_what_was_expected_and_received(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
