@@ -1075,6 +1075,13 @@ def _check_warmup_callback(answer: Callable) -> None:
         if np.allclose(received, received[0]):
             raise Wrong(message, "the rate never changed: assign the new value to "
                                  "self.model.optimizer.learning_rate before every batch")
+        if same(peak_lr * steps / warmup_steps):
+            raise Wrong(message, "the rate keeps growing after the warmup: hold it at peak_lr "
+                                 "with min(1, step / warmup_steps)")
+        if same(peak_lr * np.minimum(1, steps // warmup_steps)):
+            raise Wrong(message, "integer division: step // warmup_steps is 0 until the end of "
+                                 "the warmup, so the rate jumps from 0 to peak_lr; use "
+                                 "step / warmup_steps")
         raise Wrong(message)
 
 
@@ -1202,7 +1209,8 @@ def _loss_trend_sequences() -> dict:
     falling = np.linspace(3.0, 0.2, 80)
     return {
         "a steadily falling loss (80 steps)": (falling, 4),
-        "a rising loss (30 steps)": (np.linspace(0.5, 2.0, 30), 6),
+        # long enough for the rate to reach its floor, min_lr
+        "a rising loss (70 steps)": (np.linspace(0.5, 2.0, 70), 6),
         "a noisy loss (60 steps)": (np.abs(1.0 + 0.3 * rng.normal(size=60)), 10),
     }
 
@@ -1237,7 +1245,10 @@ def _compiled_loss_trend(answer: Callable, window: int):
     @tf.function
     def step(loss):
         traces.append(1)
-        new_rate, new_history, new_count = answer(rate, history, count, loss)
+        # Hand the answer tensors read from the variables, as a training step would, so that
+        # `count += 1` or `count = count + 1` both work.
+        new_rate, new_history, new_count = answer(rate.read_value(), history.read_value(),
+                                                  count.read_value(), loss)
         rate.assign(tf.reshape(tf.cast(new_rate, tf.float32), ()))
         history.assign(tf.reshape(tf.cast(new_history, tf.float32), [window]))
         count.assign(tf.reshape(tf.cast(new_count, tf.float32), ()))
@@ -1250,8 +1261,8 @@ def _compiled_loss_trend(answer: Callable, window: int):
     "04.loss_trend_tf",
     "The loss-trend controller, written to run inside tf.function",
     "TensorFlow ops only (tf.concat, tf.reduce_mean, tf.where, tf.minimum, tf.maximum; no "
-    "NumPy, no .numpy(), no Python if on a tensor); put the new loss first, compare the "
-    "newer half's mean with the older half's, and change the rate only once count >= window",
+    "NumPy and no .numpy() on a tensor); put the new loss first, compare the newer half's "
+    "mean with the older half's, and change the rate only once count >= window",
 )
 def _check_loss_trend_tf(answer: Callable) -> None:
     import tensorflow as tf
@@ -1266,8 +1277,10 @@ def _check_loss_trend_tf(answer: Callable) -> None:
             received = np.array([float(step(tf.constant(value, tf.float32)))
                                  for value in losses])
         except NotImplementedError as error:
-            if "eager" not in str(error):
+            if "Exercise:" in str(error):
                 raise  # the untouched stub
+            # NumPy on a symbolic tensor: "numpy() is only available when eager execution
+            # is enabled" or "Cannot convert a symbolic tf.Tensor to a numpy array"
             raise Wrong(f"your code raised NotImplementedError inside tf.function: {error}",
                         "no NumPy and no .numpy() inside tf.function: while tracing, tensors "
                         "have no values; use TensorFlow ops on the variables") from None
@@ -1280,8 +1293,9 @@ def _check_loss_trend_tf(answer: Callable) -> None:
         message = (f"with {name} and window={window}, at step {bad}: expected rate "
                    f"{expected[bad]:.6g}, received {received[bad]:.6g}")
         traps = [
-            (dict(flip=True), "the trend is backwards: when the newer half's mean is above the "
-                              "older half's the loss is rising, and the rate must go down"),
+            (dict(flip=True), "the trend is backwards: the window is newest first (the new "
+                              "loss goes in front), and when the newer half's mean is above "
+                              "the older half's the loss is rising, so the rate must go down"),
             (dict(wait=False), "wait until the window is full (count >= window) before "
                                "changing the rate; a window padded with zeros looks like a "
                                "rising loss"),

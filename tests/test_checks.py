@@ -442,6 +442,31 @@ WRONG_ANSWERS = {
         "return None",
         "import keras\n"
         "return keras.callbacks.Callback()",
+        # index 6: no min(1, ...), so the rate keeps growing after the warmup
+        "import keras\n"
+        "class Warmup(keras.callbacks.Callback):\n"
+        "    def on_train_batch_begin(self, batch, logs=None):\n"
+        "        step = int(self.model.optimizer.iterations)\n"
+        "        self.model.optimizer.learning_rate.assign(peak_lr * step / warmup_steps)\n"
+        "return Warmup()",
+        # index 7: integer division
+        "import keras\n"
+        "class Warmup(keras.callbacks.Callback):\n"
+        "    def on_train_batch_begin(self, batch, logs=None):\n"
+        "        step = int(self.model.optimizer.iterations)\n"
+        "        rate = peak_lr * min(1, step // warmup_steps)\n"
+        "        self.model.optimizer.learning_rate.assign(rate)\n"
+        "return Warmup()",
+        # index 8: a counter that an on_epoch_begin hook resets
+        "import keras\n"
+        "class Warmup(keras.callbacks.Callback):\n"
+        "    def on_epoch_begin(self, epoch, logs=None):\n"
+        "        self.step = 0\n"
+        "    def on_train_batch_begin(self, batch, logs=None):\n"
+        "        rate = peak_lr * min(1.0, self.step / warmup_steps)\n"
+        "        self.model.optimizer.learning_rate.assign(rate)\n"
+        "        self.step += 1\n"
+        "return Warmup()",
     ],
     "04.scheduler_order": [
         "import torch\n"
@@ -512,6 +537,32 @@ WRONG_ANSWERS = {
         "history = np.roll(losses.numpy(), 1)\n"
         "return learning_rate, history, count + 1",
         "return learning_rate, losses, count + 1",
+        # index 6: NumPy's mean of a symbolic tensor (was reported NOT YET, as if untouched)
+        "import tensorflow as tf\n"
+        "window = losses.shape[0]\n"
+        "losses = tf.concat([tf.reshape(loss, [1]), losses[:-1]], 0)\n"
+        "count = count + 1.0\n"
+        "rising = np.mean(losses[:window // 2]) > np.mean(losses[window // 2:])\n"
+        "adjusted = tf.where(rising, tf.maximum(0.01, learning_rate * 0.95),\n"
+        "                    tf.minimum(1.0, learning_rate * 1.05))\n"
+        "return tf.where(count >= window, adjusted, learning_rate), losses, count",
+        # index 7: the cap but no floor (was accepted: no sequence reached min_lr)
+        "import tensorflow as tf\n"
+        "window = losses.shape[0]\n"
+        "losses = tf.concat([tf.reshape(loss, [1]), losses[:-1]], 0)\n"
+        "count = count + 1.0\n"
+        "rising = tf.reduce_mean(losses[:window // 2]) > tf.reduce_mean(losses[window // 2:])\n"
+        "adjusted = tf.where(rising, learning_rate * 0.95, tf.minimum(1.0, learning_rate * 1.05))\n"
+        "return tf.where(count >= window, adjusted, learning_rate), losses, count",
+        # index 8: the new loss appended at the end (window oldest first)
+        "import tensorflow as tf\n"
+        "window = losses.shape[0]\n"
+        "losses = tf.concat([losses[1:], tf.reshape(loss, [1])], 0)\n"
+        "count = count + 1.0\n"
+        "rising = tf.reduce_mean(losses[:window // 2]) > tf.reduce_mean(losses[window // 2:])\n"
+        "adjusted = tf.where(rising, tf.maximum(0.01, learning_rate * 0.95),\n"
+        "                    tf.minimum(1.0, learning_rate * 1.05))\n"
+        "return tf.where(count >= window, adjusted, learning_rate), losses, count",
     ],
     # Lesson 05: adaptive optimizers
     "05.adam_step": [
@@ -741,6 +792,12 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("04.loss_trend_tf", 2, "off by one"),
     ("04.loss_trend_tf", 3, "clamp"),
     ("04.loss_trend_tf", 4, "no NumPy"),
+    ("04.warmup_callback", 6, "keeps growing after the warmup"),
+    ("04.warmup_callback", 7, "integer division"),
+    ("04.warmup_callback", 8, "restarts every epoch"),
+    ("04.loss_trend_tf", 6, "no NumPy"),
+    ("04.loss_trend_tf", 7, "clamp"),
+    ("04.loss_trend_tf", 8, "newest first"),
     # Lesson 05
     ("05.adam_step", 0, "bias correction is missing"),
     ("05.adam_step", 1, "before the bias correction"),
@@ -826,3 +883,60 @@ def test_lesson_03_the_lrcourse_helpers_pass_too():
         "return torch.optim.SGD(groups, momentum=0.9)"
     )
     assert check("03.fine_tune_groups", as_function("03.fine_tune_groups", helper)).passed
+
+
+# Lesson 04: answers written differently from the reference must pass too.
+LESSON_04_OTHER_RIGHT_ANSWERS = [
+    ("04.warmup_callback",  # its own step counter and the learning_rate setter
+     "import keras\n"
+     "class Warmup(keras.callbacks.Callback):\n"
+     "    def __init__(self):\n"
+     "        super().__init__()\n"
+     "        self.step = 0\n"
+     "    def on_train_batch_begin(self, batch, logs=None):\n"
+     "        self.model.optimizer.learning_rate = peak_lr * min(1, self.step / warmup_steps)\n"
+     "        self.step += 1\n"
+     "return Warmup()"),
+    ("04.warmup_callback",  # epoch * steps per epoch + batch
+     "import keras\n"
+     "class Warmup(keras.callbacks.Callback):\n"
+     "    def on_epoch_begin(self, epoch, logs=None):\n"
+     "        self.epoch = epoch\n"
+     "    def on_train_batch_begin(self, batch, logs=None):\n"
+     "        step = self.epoch * self.params['steps'] + batch\n"
+     "        rate = min(peak_lr, peak_lr * step / warmup_steps)\n"
+     "        self.model.optimizer.learning_rate.assign(rate)\n"
+     "return Warmup()"),
+    ("04.scheduler_order",  # zero_grad after the step, a loss module
+     "import torch\n"
+     "loss_fn = torch.nn.CrossEntropyLoss()\n"
+     "for x, y in batches:\n"
+     "    loss_fn(model(x), y).backward()\n"
+     "    optimizer.step()\n"
+     "    optimizer.zero_grad(set_to_none=True)\n"
+     "    scheduler.step()"),
+    ("04.loss_trend_tf",  # count += 1 and tf.cond
+     "import tensorflow as tf\n"
+     "n = losses.shape[0]\n"
+     "losses = tf.concat([[loss], losses[:-1]], axis=0)\n"
+     "count += 1\n"
+     "def adjust():\n"
+     "    return tf.cond(tf.reduce_mean(losses[:n // 2]) > tf.reduce_mean(losses[n // 2:]),\n"
+     "                   lambda: tf.maximum(learning_rate * 0.95, 0.01),\n"
+     "                   lambda: tf.minimum(learning_rate * 1.05, 1.0))\n"
+     "return tf.cond(count >= n, adjust, lambda: tf.identity(learning_rate)), losses, count"),
+    ("04.loss_trend_tf",  # tf.roll, a scatter and one clip_by_value
+     "import tensorflow as tf\n"
+     "n = tf.shape(losses)[0]\n"
+     "losses = tf.tensor_scatter_nd_update(tf.roll(losses, 1, 0), [[0]], tf.reshape(loss, [1]))\n"
+     "count = count + 1.0\n"
+     "rising = tf.reduce_mean(losses[:n // 2]) > tf.reduce_mean(losses[n // 2:])\n"
+     "new = tf.clip_by_value(learning_rate * tf.where(rising, 0.95, 1.05), 0.01, 1.0)\n"
+     "return tf.where(count >= tf.cast(n, tf.float32), new, learning_rate), losses, count"),
+]
+
+
+@pytest.mark.parametrize("question_id, body", LESSON_04_OTHER_RIGHT_ANSWERS)
+def test_lesson_04_answers_written_differently_pass(question_id, body):
+    result = check(question_id, as_function(question_id, body))
+    assert result.passed, result.row()
