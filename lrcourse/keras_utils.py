@@ -695,7 +695,10 @@ class LearningRateLogger(keras.callbacks.Callback):
     before the batch (such as :class:`BatchLearningRateScheduler`) or from a ``train_step``
     that changes it. Put the logger first in the callback list: Keras runs the batch-end
     hooks in list order, so it then reads before any other callback sets the rate for the
-    next batch. Each ``fit`` starts a fresh record.
+    next batch. (Only such batch-end setters make the order matter; a callback that sets
+    the rate in ``on_train_batch_begin``, as ``BatchLearningRateScheduler`` does, may come
+    before or after the logger. A Keras callback cannot see the others, so the logger cannot
+    check its place.) Each ``fit`` starts a fresh record.
 
     Attributes:
         steps: the 0-based optimizer step of each recorded batch.

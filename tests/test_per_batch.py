@@ -326,6 +326,30 @@ def test_logger_first_records_the_rate_used_even_when_a_callback_sets_it_after_t
     np.testing.assert_allclose(logger.history["learning_rate"], [0.5, 0.02, 0.03], rtol=1e-6)
 
 
+def test_logger_order_matters_only_against_a_batch_end_setter():
+    # The documented limit: after a callback that sets the next batch's rate at batch end,
+    # the logger reads that next rate. Before or after BatchLearningRateScheduler, it is right.
+    class SetAfter(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.optimizer.learning_rate.assign(0.01 * (batch + 2))
+
+    schedule = schedules.linear_warmup(0.3, warmup_steps=4)
+    runs = {}
+    for name, make in (("setter first", lambda logger: [SetAfter(), logger]),
+                       ("scheduler first", lambda logger: [
+                           BatchLearningRateScheduler(schedule), logger]),
+                       ("logger first", lambda logger: [
+                           logger, BatchLearningRateScheduler(schedule)])):
+        model = linear_model()
+        model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+        logger = LearningRateLogger()
+        model.fit(X, Y, batch_size=4, epochs=2, verbose=0, shuffle=False, callbacks=make(logger))
+        runs[name] = logger.history["learning_rate"]
+    np.testing.assert_allclose(runs["setter first"], [0.02, 0.03, 0.04] * 2, rtol=1e-6)  # wrong
+    for name in ("scheduler first", "logger first"):
+        np.testing.assert_allclose(runs[name], schedule(np.arange(6)), rtol=1e-6)
+
+
 def test_a_plain_function_and_an_lrcourse_schedule_give_the_same_rates():
     # An lrcourse schedule is evaluated once per epoch for all its steps; a plain function per
     # batch. Both must follow the global step.
