@@ -603,9 +603,11 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
     Raises:
         TypeError: when ``schedule`` is not callable (nor a dict of callables).
         ValueError: at the start of ``fit``, for an optimizer whose rate is a
-            ``LearningRateSchedule``, or a dict whose names do not match the
-            sub-optimizers; during ``fit``, when the schedule returns a rate that is not
-            a finite number >= 0.
+            ``LearningRateSchedule``, a dict whose names do not match the
+            sub-optimizers, or a model compiled with ``steps_per_execution`` > 1 (Keras
+            then runs the batch hooks once per group of that many updates, so every
+            rate would be held for the whole group); during ``fit``, when the schedule
+            returns a rate that is not a finite number >= 0.
 
     Example:
         >>> from lrcourse.schedules import linear_warmup
@@ -643,6 +645,15 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
         """Check the optimizer (and the dict's names) before the first batch."""
         optimizer = getattr(self.model, "optimizer", None)
         subs = _named_sub_optimizers(optimizer)
+        every = getattr(self.model, "steps_per_execution", 1)
+        if isinstance(every, int) and every > 1:
+            raise ValueError(
+                "BatchLearningRateScheduler sets the rate before every batch, but this model "
+                f"was compiled with steps_per_execution={every}: Keras calls batch hooks once "
+                f"per {every} updates, so each rate would be held for {every} steps. Compile "
+                "with steps_per_execution=1, or put the schedule in the optimizer as a "
+                "keras.optimizers.schedules.LearningRateSchedule."
+            )
         for name, sub in subs:
             if isinstance(sub._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
                 raise ValueError(
@@ -695,7 +706,9 @@ class LearningRateLogger(keras.callbacks.Callback):
     before the batch (such as :class:`BatchLearningRateScheduler`) or from a ``train_step``
     that changes it. Put the logger first in the callback list: Keras runs the batch-end
     hooks in list order, so it then reads before any other callback sets the rate for the
-    next batch. (Only such batch-end setters make the order matter; a callback that sets
+    next batch. With ``steps_per_execution`` = k > 1, Keras calls the batch hooks once per k
+    updates, so the logger records every k-th step (``steps`` says which). (Only such
+    batch-end setters make the order matter; a callback that sets
     the rate in ``on_train_batch_begin``, as ``BatchLearningRateScheduler`` does, may come
     before or after the logger. A Keras callback cannot see the others, so the logger cannot
     check its place.) Each ``fit`` starts a fresh record.

@@ -131,6 +131,18 @@ def test_scheduler_refuses_an_optimizer_with_a_schedule_and_unknown_names():
                   callbacks=[BatchLearningRateScheduler({"sgd": schedules.constant(0.1)})])
 
 
+def test_scheduler_refuses_steps_per_execution_above_one_before_any_update():
+    model = linear_model()
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse", steps_per_execution=2)
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match="steps_per_execution=2"):
+        model.fit(X, Y, batch_size=2, epochs=1, verbose=0,
+                  callbacks=[BatchLearningRateScheduler(schedules.constant(0.1))])
+    assert int(model.optimizer.iterations) == 0
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+
+
 def test_scheduler_refuses_a_rate_that_is_not_finite():
     model = linear_model()
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
