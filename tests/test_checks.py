@@ -557,6 +557,33 @@ WRONG_ANSWERS = {
         "m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)\n"
         "new = param - lr * m_hat / (np.sqrt(v_hat) + epsilon)\n"
         "return new",
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "new = param - lr * (m / (1 - beta_1**t)) / (np.sqrt(v) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "new = param - lr * m / (np.sqrt(v / (1 - beta_2**t)) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "m, v = m / (1 - beta_1**t), v / (1 - beta_2**t)\n"
+        "new = param - lr * m / (np.sqrt(v) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
+        "t = state['step']\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "c1, c2 = (1 - beta_1**t, 1 - beta_2**t) if t > 0 else (1.0, 1.0)\n"
+        "new = param - lr * (m / c1) / (np.sqrt(v / c2) + epsilon)\n"
+        "return new, {'step': t + 1, 'm': m, 'v': v}",
+        "t = state['step'] + 1\n"
+        "m = beta_2 * state['m'] + (1 - beta_2) * grad\n"
+        "v = beta_1 * state['v'] + (1 - beta_1) * grad**2\n"
+        "new = param - lr * (m / (1 - beta_2**t)) / (np.sqrt(v / (1 - beta_1**t)) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
     ],
     "05.keras_rmsprop_match": [
         "import keras\nreturn keras.optimizers.RMSprop(learning_rate=0.01)",
@@ -566,6 +593,8 @@ WRONG_ANSWERS = {
         "return keras.optimizers.RMSprop(learning_rate=0.01, rho=0.99, epsilon=1e-8, momentum=0.9)",
         "import keras\nreturn keras.optimizers.Adam(0.01)",
         "import torch\nreturn torch.optim.RMSprop([torch.zeros(1)], lr=0.01)",
+        "import keras\n"
+        "return keras.optimizers.RMSprop(0.01, rho=0.99, epsilon=1e-8, weight_decay=0.01)",
     ],
     "05.which_optimizer": [
         "return {'A': 'momentum', 'B': 'adagrad', 'C': 'sgd', 'D': 'adam'}",
@@ -754,6 +783,12 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("05.keras_rmsprop_match", 3, "no momentum"),
     ("05.which_optimizer", 0, "Adam carries momentum"),
     ("05.which_optimizer", 1, "plain SGD's first step"),
+    ("05.adam_step", 7, "missing on v"),
+    ("05.adam_step", 8, "missing on m"),
+    ("05.adam_step", 9, "keep the raw averages"),
+    ("05.adam_step", 10, "the step counter starts at 0"),
+    ("05.adam_step", 11, "swapped"),
+    ("05.keras_rmsprop_match", 6, "no weight decay"),
 ])
 def test_hints_name_the_mistake(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
@@ -826,3 +861,35 @@ def test_lesson_03_the_lrcourse_helpers_pass_too():
         "return torch.optim.SGD(groups, momentum=0.9)"
     )
     assert check("03.fine_tune_groups", as_function("03.fine_tune_groups", helper)).passed
+
+
+# Lesson 05: answers written differently from the reference still pass
+LESSON_05_OTHER_CORRECT_ANSWERS = [
+    ("05.adam_step",
+     "state['step'] += 1\n"
+     "t = state['step']\n"
+     "state['m'] = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+     "state['v'] = beta_2 * state['v'] + (1 - beta_2) * grad * grad\n"
+     "m_hat, v_hat = state['m'] / (1 - beta_1**t), state['v'] / (1 - beta_2**t)\n"
+     "return param - lr * m_hat / (np.sqrt(v_hat) + epsilon), state"),
+    ("05.adam_step",   # PyTorch's own arrangement: step size and a rescaled root
+     "t = state['step'] + 1\n"
+     "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+     "v = beta_2 * state['v'] + (1 - beta_2) * np.square(grad)\n"
+     "step_size = lr / (1 - beta_1**t)\n"
+     "denominator = np.sqrt(v) / np.sqrt(1 - beta_2**t) + epsilon\n"
+     "return [(param - step_size * m / denominator).tolist(), dict(state, step=t, m=m, v=v)]"),
+    ("05.keras_rmsprop_match",
+     "import keras\nreturn keras.optimizers.RMSprop(0.01, 0.99, 0.0, 0.0)"),
+    ("05.keras_rmsprop_match",
+     "import keras\n"
+     "return keras.optimizers.RMSprop(learning_rate=1e-2, rho=0.99, epsilon=1e-10)"),
+    ("05.which_optimizer",
+     "return {'a': 'SGD with momentum', 'b': 'Adam', 'c': 'plain SGD', 'd': ' AdaGrad '}"),
+]
+
+
+@pytest.mark.parametrize("question_id, body", LESSON_05_OTHER_CORRECT_ANSWERS)
+def test_lesson_05_answers_written_differently_pass(question_id, body):
+    result = check(question_id, as_function(question_id, body))
+    assert result.passed, result.row()
