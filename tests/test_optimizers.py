@@ -396,6 +396,9 @@ def test_bad_params_grads_and_state_are_refused():
         rule.step(w, [np.zeros(2), np.zeros(3)], {"step": 0})
     with pytest.raises(ValueError, match="does not belong"):
         rule.step(w, [np.zeros(2), np.zeros(3)], O.adam(0.1).init(w))
+    with pytest.raises(ValueError, match=r"slot 'momentum'\[0\] has shape \(1,\), `params\[0\]` "
+                                         r"has shape \(3,\)"):
+        O.adam(0.1).step(np.zeros(3), np.ones(3), O.adam(0.1).init(np.zeros(1)))
     with pytest.raises(ValueError, match="non-empty list"):
         rule.init([])
     with pytest.raises(ValueError, match="schedule must return a finite number >= 0"):
