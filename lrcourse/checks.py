@@ -1495,11 +1495,13 @@ _MYSTERY_KEY = {"A": "momentum", "B": "adam", "C": "sgd", "D": "adagrad"}
 
 
 def mystery_trajectories() -> dict[str, np.ndarray]:
-    """Four optimizer paths on the lesson's ill-conditioned quadratic, labelled A to D.
+    """Four optimizer paths on an ill-conditioned quadratic, labelled A to D.
 
     Which optimizer drew which path is the exercise ``05.which_optimizer``: plain SGD,
-    SGD with momentum, Adagrad or Adam, each run for 40 steps from ``(-4.5, 1.0)`` on
-    ``(x**2 + 50 y**2) / 2`` with a rate that suits it.
+    SGD with momentum, Adagrad or Adam, each run for 40 steps from ``(4.0, -1.2)`` on
+    ``(x**2 + 20 y**2) / 2`` with a rate that suits it. The surface, start and rates differ
+    from the lesson's figure, so the answer has to come from the update rules, not from
+    matching pictures.
 
     Returns:
         A dict from letter to an array of shape ``(41, 2)``, the start first.
@@ -1514,10 +1516,10 @@ def mystery_trajectories() -> dict[str, np.ndarray]:
     from lrcourse import optimizers
     from lrcourse.data import ill_conditioned_quadratic
 
-    surface = ill_conditioned_quadratic(50.0)
-    rules = {"sgd": optimizers.sgd(0.035), "momentum": optimizers.sgd(0.01, momentum=0.9),
-             "adagrad": optimizers.adagrad(1.0), "adam": optimizers.adam(0.3)}
-    start = np.array(surface.start)
+    surface = ill_conditioned_quadratic(20.0)
+    rules = {"sgd": optimizers.sgd(0.09), "momentum": optimizers.sgd(0.02, momentum=0.9),
+             "adagrad": optimizers.adagrad(0.8), "adam": optimizers.adam(0.25)}
+    start = np.array([4.0, -1.2])
     return {letter: np.array(optimizers.run(rules[name], start, surface.gradient, 40))
             for letter, name in _MYSTERY_KEY.items()}
 
@@ -1527,7 +1529,7 @@ _MYSTERY_HINTS = {
     "each coordinate (a diagonal segment); Adam carries momentum, so it overshoots the valley "
     "floor and curls back, while Adagrad's steps only shrink",
     frozenset({"sgd", "momentum"}): "plain SGD's first step points straight down the gradient, "
-    "11 times longer in y than in x, and it zigzags across the valley with a shrinking swing; "
+    "6 times longer in y than in x, and it zigzags across the valley with a shrinking swing; "
     "momentum builds speed and swings in wide arcs",
 }
 

@@ -893,3 +893,23 @@ LESSON_05_OTHER_CORRECT_ANSWERS = [
 def test_lesson_05_answers_written_differently_pass(question_id, body):
     result = check(question_id, as_function(question_id, body))
     assert result.passed, result.row()
+
+
+def test_lesson_05_mystery_paths_show_what_the_hints_say():
+    from lrcourse.checks import mystery_trajectories
+
+    paths = mystery_trajectories()
+    first = {letter: path[1] - path[0] for letter, path in paths.items()}
+    # C, plain SGD: straight down the gradient (4, -24) of (x^2 + 20 y^2) / 2 at (4, -1.2)
+    assert np.isclose(first["C"][1] / first["C"][0], -6.0)
+    assert np.isclose(first["A"][1] / first["A"][0], -6.0)      # momentum starts the same way
+    # B, Adam, and D, Adagrad: exactly lr in each coordinate
+    assert np.allclose(np.abs(first["B"]), 0.25) and np.allclose(np.abs(first["D"]), 0.8)
+    # D, Adagrad: every step shorter than the one before, and no overshoot
+    lengths = np.linalg.norm(np.diff(paths["D"], axis=0), axis=1)
+    assert np.all(np.diff(lengths) < 0) and np.all(paths["D"][:, 0] > 0)
+    # B, Adam, overshoots the minimum in x; A, momentum, swings across the valley
+    assert paths["B"][:, 0].min() < -0.2
+    assert np.sum(np.diff(np.sign(paths["A"][:, 1])) != 0) >= 3
+    # none of them is the lesson's figure: another surface and another start
+    assert all(np.allclose(path[0], [4.0, -1.2]) for path in paths.values())
