@@ -504,3 +504,12 @@ def test_torch_adagrad_lr_decay_is_a_schedule_keras_has_none():
     rule = O.adagrad(lambda step: LR / (1 + step * 0.5))     # step is 0-based: t - 1
     assert_same_path(numpy_path(rule), decayed)
     assert max_relative_error(decayed, torch_path(lambda p: TO.Adagrad(p, lr=LR))) > 1e-2
+
+
+def test_keras_inverse_time_decay_reproduces_torch_adagrad_lr_decay():
+    schedule = KO.schedules.InverseTimeDecay(LR, decay_steps=1, decay_rate=0.5)
+    keras_run = keras_path(KO.Adagrad(schedule, initial_accumulator_value=0.0, epsilon=1e-14))
+    torch_run = torch_path(lambda p: TO.Adagrad(p, lr=LR, lr_decay=0.5, eps=1e-14))
+    assert max_relative_error(keras_run, torch_run) < 1e-7   # float32 schedule, epsilon placement
+    plain = keras_path(KO.Adagrad(LR, initial_accumulator_value=0.0, epsilon=1e-14))
+    assert max_relative_error(plain, torch_run) > 1e-2
