@@ -1316,26 +1316,55 @@ def _check_loss_trend_tf(answer: Callable) -> None:
 
 
 def _adam_variant(grads: list, start: np.ndarray, lr: float, beta_1: float, beta_2: float,
-                  epsilon: float, *, correction: bool = True, placement: str = "after",
-                  first_t: int = 1) -> list[np.ndarray]:
-    """Adam's parameters after each gradient, with one of the usual mistakes switched on."""
+                  epsilon: float, *, correct_m: bool = True, correct_v: bool = True,
+                  placement: str = "after", first_t: int = 1, store_corrected: bool = False,
+                  swap_betas: bool = False) -> list[np.ndarray]:
+    """Adam's parameters after each gradient, with one of the usual mistakes switched on.
+
+    ``first_t=0`` is a counter that starts at 0 and skips the correction while it is 0
+    (the division by ``1 - beta**0 = 0`` would give nan).
+    """
+    if swap_betas:
+        beta_1, beta_2 = beta_2, beta_1
     w, m, v, path = start.copy(), np.zeros_like(start), np.zeros_like(start), []
     with np.errstate(divide="ignore", invalid="ignore"):
         for t, g in enumerate(grads, start=first_t):
             m = beta_1 * m + (1 - beta_1) * g
             v = beta_2 * v + (1 - beta_2) * g * g
-            c1, c2 = (1 - beta_1**t, 1 - beta_2**t) if correction else (1.0, 1.0)
+            c1 = 1 - beta_1**t if correct_m and t else 1.0
+            c2 = 1 - beta_2**t if correct_v and t else 1.0
             if placement == "after":
                 w = w - lr * (m / c1) / (np.sqrt(v / c2) + epsilon)
             elif placement == "before":
                 w = w - lr * np.sqrt(c2) / c1 * m / (np.sqrt(v) + epsilon)
             else:  # inside the root
                 w = w - lr * (m / c1) / np.sqrt(v / c2 + epsilon)
+            if store_corrected:
+                m, v = m / c1, v / c2
             path.append(w.copy())
     return path
 
 
 _ADAM_CASES = [(1e-3, 0.9, 0.999, 1e-8), (0.05, 0.8, 0.99, 1e-6)]
+
+_ADAM_TRAPS = [
+    (dict(correct_m=False, correct_v=False),
+     "bias correction is missing: divide m by 1 - beta_1**t and v by 1 - beta_2**t"),
+    (dict(correct_m=False), "bias correction is missing on m: divide m by 1 - beta_1**t too"),
+    (dict(correct_v=False), "bias correction is missing on v: divide v by 1 - beta_2**t too"),
+    (dict(placement="before"), "epsilon is in the wrong place: you added it to sqrt(v) before "
+                               "the bias correction (Keras's formula); PyTorch adds it to "
+                               "sqrt(v_hat)"),
+    (dict(placement="inside"), "epsilon is in the wrong place: it goes outside the root, "
+                               "sqrt(v_hat) + epsilon, not sqrt(v_hat + epsilon)"),
+    (dict(first_t=2), "the step counter is off by one: t must be 1 on the first update, not 2"),
+    (dict(first_t=0), "the step counter starts at 0: increment it before the bias correction, "
+                      "so t = 1 on the first update"),
+    (dict(store_corrected=True), "the state must keep the raw averages m and v; the "
+                                 "bias-corrected m_hat and v_hat are only for this step"),
+    (dict(swap_betas=True), "beta_1 and beta_2 are swapped: beta_1 (0.9) averages the "
+                            "gradient, beta_2 (0.999) its square"),
+]
 
 
 def _adam_gradients() -> tuple[np.ndarray, list[np.ndarray]]:
@@ -1364,7 +1393,7 @@ def _check_adam_step(answer: Callable) -> None:
             reference.step()
             expected.append(param.detach().numpy().copy())
         state = {"step": 0, "m": np.zeros_like(start), "v": np.zeros_like(start)}
-        w, received = start.copy(), []
+        w, received, first_bad = start.copy(), [], None
         settings = f"lr={lr}, beta_1={beta_1}, beta_2={beta_2}, epsilon={epsilon}"
         for t, g in enumerate(grads, start=1):
             result = answer(w.copy(), g.copy(), state, lr, beta_1, beta_2, epsilon)
@@ -1379,37 +1408,27 @@ def _check_adam_step(answer: Callable) -> None:
                 step = state.get("step") if isinstance(state, dict) else state
                 raise Wrong(f"after update {t}, new_state['step'] is {step!r}, expected {t}",
                             "return the state with 'step' increased by one per update")
-            received.append(w.copy())
             if not np.all(np.isfinite(w)):
+                if first_bad is not None:   # already wrong; judge the path so far
+                    break
                 raise Wrong(f"with {settings}, update {t} gave a non-finite parameter "
                             f"{np.round(w, 6).tolist()}",
                             "the step counter starts at 0: with t = 0 the bias correction "
                             "1 - beta**0 is 0 and you divide by it; increment the step first, "
-                            "so t = 1 on the first update")
-            if not np.allclose(w, expected[t - 1], rtol=1e-6, atol=1e-12):
-                break
-        else:
+                            "so t = 1 on the first update" if t == 1 else "")
+            received.append(w.copy())
+            if first_bad is None and not np.allclose(w, expected[t - 1], rtol=1e-6,
+                                                     atol=1e-12):
+                first_bad = t
+        if first_bad is None:
             continue
-        first_bad = len(received)
         message = (f"with {settings}, after update {first_bad} expected "
                    f"{np.round(expected[first_bad - 1], 8).tolist()}, received "
-                   f"{np.round(received[-1], 8).tolist()}")
-        traps = [
-            (dict(correction=False), "bias correction is missing: divide m by 1 - beta_1**t "
-                                     "and v by 1 - beta_2**t"),
-            (dict(placement="before"), "epsilon is in the wrong place: you added it to sqrt(v) "
-                                       "before the bias correction (Keras's formula); PyTorch "
-                                       "adds it to sqrt(v_hat)"),
-            (dict(placement="inside"), "epsilon is in the wrong place: it goes outside the "
-                                       "root, sqrt(v_hat) + epsilon, not sqrt(v_hat + epsilon)"),
-            (dict(first_t=2), "the step counter is off by one: t must be 1 on the first "
-                              "update, not 2"),
-            (dict(first_t=0), "the step counter starts at 0: increment it before the bias "
-                              "correction, so t = 1 on the first update"),
-        ]
-        for options, hint in traps:
+                   f"{np.round(received[first_bad - 1], 8).tolist()}")
+        # name the mistake whose whole path the answer reproduces
+        for options, hint in _ADAM_TRAPS:
             variant = _adam_variant(grads, start, lr, beta_1, beta_2, epsilon, **options)
-            if np.allclose(received[-1], variant[first_bad - 1], rtol=1e-6, atol=1e-12):
+            if np.allclose(received, variant[:len(received)], rtol=1e-6, atol=1e-12):
                 raise Wrong(message, hint)
         raise Wrong(message)
 
@@ -1458,8 +1477,10 @@ def _check_keras_rmsprop_match(answer: Callable) -> None:
     received = _keras_run_float64(optimizer, grads, start)
     expected = _rmsprop_path(grads, start, 0.01, 0.99, 1e-8, inside=False)
     if np.allclose(received, expected, rtol=1e-5, atol=1e-9):
-        if float(getattr(optimizer, "momentum", 0.0)) or getattr(optimizer, "centered", False):
-            raise Wrong("the run matches only by chance: momentum or centered is switched on")
+        if float(getattr(optimizer, "momentum", 0.0)) or getattr(optimizer, "centered", False) \
+                or optimizer.weight_decay:
+            raise Wrong("the run matches only by chance: momentum, centered or weight decay is "
+                        "switched on")
         return
     settings = (f"learning_rate={float(np.asarray(optimizer.learning_rate)):.6g}, "
                 f"rho={optimizer.rho}, epsilon={optimizer.epsilon}, "
@@ -1470,6 +1491,9 @@ def _check_keras_rmsprop_match(answer: Callable) -> None:
                f"{np.round(expected[step], 7).tolist()}")
     if optimizer.momentum or optimizer.centered:
         raise Wrong(message, "PyTorch's default RMSprop has no momentum and is not centered")
+    if optimizer.weight_decay:
+        raise Wrong(message, "PyTorch's default RMSprop has no weight decay (weight_decay=0); "
+                             "leave Keras's weight_decay at None")
     if not np.isclose(float(np.asarray(optimizer.learning_rate)), 0.01, rtol=1e-6):
         raise Wrong(message, "PyTorch's RMSprop defaults to lr=0.01, Keras's to 0.001: pass "
                              "learning_rate=0.01")
@@ -1485,11 +1509,13 @@ _MYSTERY_KEY = {"A": "momentum", "B": "adam", "C": "sgd", "D": "adagrad"}
 
 
 def mystery_trajectories() -> dict[str, np.ndarray]:
-    """Four optimizer paths on the lesson's ill-conditioned quadratic, labelled A to D.
+    """Four optimizer paths on an ill-conditioned quadratic, labelled A to D.
 
     Which optimizer drew which path is the exercise ``05.which_optimizer``: plain SGD,
-    SGD with momentum, Adagrad or Adam, each run for 40 steps from ``(-4.5, 1.0)`` on
-    ``(x**2 + 50 y**2) / 2`` with a rate that suits it.
+    SGD with momentum, Adagrad or Adam, each run for 40 steps from ``(4.0, -1.2)`` on
+    ``(x**2 + 20 y**2) / 2`` with a rate that suits it. The surface, start and rates differ
+    from the lesson's figure, so the answer has to come from the update rules, not from
+    matching pictures.
 
     Returns:
         A dict from letter to an array of shape ``(41, 2)``, the start first.
@@ -1504,10 +1530,10 @@ def mystery_trajectories() -> dict[str, np.ndarray]:
     from lrcourse import optimizers
     from lrcourse.data import ill_conditioned_quadratic
 
-    surface = ill_conditioned_quadratic(50.0)
-    rules = {"sgd": optimizers.sgd(0.035), "momentum": optimizers.sgd(0.01, momentum=0.9),
-             "adagrad": optimizers.adagrad(1.0), "adam": optimizers.adam(0.3)}
-    start = np.array(surface.start)
+    surface = ill_conditioned_quadratic(20.0)
+    rules = {"sgd": optimizers.sgd(0.09), "momentum": optimizers.sgd(0.02, momentum=0.9),
+             "adagrad": optimizers.adagrad(0.8), "adam": optimizers.adam(0.25)}
+    start = np.array([4.0, -1.2])
     return {letter: np.array(optimizers.run(rules[name], start, surface.gradient, 40))
             for letter, name in _MYSTERY_KEY.items()}
 
@@ -1517,9 +1543,23 @@ _MYSTERY_HINTS = {
     "each coordinate (a diagonal segment); Adam carries momentum, so it overshoots the valley "
     "floor and curls back, while Adagrad's steps only shrink",
     frozenset({"sgd", "momentum"}): "plain SGD's first step points straight down the gradient, "
-    "11 times longer in y than in x, and it zigzags across the valley with a shrinking swing; "
+    "6 times longer in y than in x, and it zigzags across the valley with a shrinking swing; "
     "momentum builds speed and swings in wide arcs",
 }
+
+
+_MYSTERY_ALIASES = {
+    "plain sgd": "sgd", "vanilla sgd": "sgd", "gradient descent": "sgd", "gd": "sgd",
+    "sgd with momentum": "momentum", "sgd momentum": "momentum", "sgd+momentum": "momentum",
+    "sgd + momentum": "momentum", "momentum sgd": "momentum", "heavy ball": "momentum",
+    "heavy-ball": "momentum",
+}
+
+
+def _mystery_name(name: object) -> str:
+    """An answer's optimizer name in the key's spelling: case, spaces and aliases ignored."""
+    text = " ".join(str(name).strip().lower().split())
+    return _MYSTERY_ALIASES.get(text, text)
 
 
 @question(
@@ -1533,9 +1573,10 @@ def _check_which_optimizer(answer: Callable) -> None:
     if not isinstance(received, dict):
         raise Wrong(f"expected a dict from letter to optimizer name, received "
                     f"{type(received).__name__} {received!r:.60}")
+    received = {str(letter).strip().upper(): name for letter, name in received.items()}
     if set(received) != set(_MYSTERY_KEY):
         raise Wrong(f"expected the letters A, B, C, D as keys, received {sorted(received)!r}")
-    names = {letter: str(name).strip().lower() for letter, name in received.items()}
+    names = {letter: _mystery_name(name) for letter, name in received.items()}
     unknown = sorted(set(names.values()) - set(_MYSTERY_NAMES))
     if unknown:
         raise Wrong(f"unknown optimizer name(s) {unknown}; use "

@@ -100,7 +100,9 @@ def _matching(params: object, grads: object) -> tuple[list, list, bool]:
     return params_list, grads_list, single
 
 
-def _state(name: str, state: object, slot_names: tuple[str, ...], count: int) -> OptimizerState:
+def _state(name: str, state: object, slot_names: tuple[str, ...],
+           shapes: list[tuple[int, ...]]) -> OptimizerState:
+    count = len(shapes)
     if not isinstance(state, OptimizerState):
         raise TypeError(f"`state` must be the OptimizerState returned by {name}.init or "
                         f"{name}.step. Received: {type(state).__name__}")
@@ -109,6 +111,13 @@ def _state(name: str, state: object, slot_names: tuple[str, ...], count: int) ->
         raise ValueError(f"`state` does not belong to this {name} rule and these params: it has "
                          f"slots {sorted(state.slots)}, expected {list(slot_names)} with "
                          f"{count} array(s) each")
+    for slot in slot_names:
+        for index, (array, shape) in enumerate(zip(state.slots[slot], shapes, strict=True)):
+            if np.shape(array) != shape:
+                raise ValueError(f"`state` does not belong to these params: its slot "
+                                 f"{slot!r}[{index}] has shape {np.shape(array)}, "
+                                 f"`params[{index}]` has shape {shape}. Call init(params) "
+                                 f"with the parameters you step")
     return state
 
 
@@ -161,7 +170,7 @@ def _rule(name: str, slot_names: tuple[str, ...], update, hyperparameters: dict,
 
     def step(params: object, grads: object, state: OptimizerState):
         params_list, grads_list, single = _matching(params, grads)
-        state = _state(name, state, slot_names, len(params_list))
+        state = _state(name, state, slot_names, [p.shape for p in params_list])
         rate = _rate_at(hyperparameters["learning_rate"], state.step)
         new_params, new_slots = [], {slot: [] for slot in slot_names}
         for index, (p, g) in enumerate(zip(params_list, grads_list, strict=True)):

@@ -351,11 +351,20 @@ def plot_trajectories(surface, paths: Mapping[str, Sequence], *, ax=None, levels
     contour_levels = np.geomspace(shifted.min(), shifted.max(), levels)
     ax.contour(xs, ys, shifted, levels=contour_levels, norm=LogNorm(), cmap="Greys",
                linewidths=0.6, alpha=0.8)
-    for label, points in arrays.items():
-        (line,) = ax.plot(points[:, 0], points[:, 1], "-", marker=".", markersize=3,
-                          linewidth=1.2, label=label)
-        ax.plot(points[-1, 0], points[-1, 1], "o", color=line.get_color(), markersize=5)
-    ax.plot(*surface.minimum, "*", color="black", markersize=12)
+    # Paths that share a valley lie on top of each other: the first ones are drawn wider and
+    # each with its own dash pattern, so the ones underneath still show at the edges, and
+    # every end point goes on top of all the lines.
+    dashes = ("-", "--", "-.", ":")
+    ends = []
+    for index, (label, points) in enumerate(arrays.items()):
+        width = 1.0 + 2.0 * (len(arrays) - 1 - index) / max(len(arrays) - 1, 1)
+        (line,) = ax.plot(points[:, 0], points[:, 1], linestyle=dashes[index % len(dashes)],
+                          marker=".", markersize=3, linewidth=width, label=label)
+        ends.append((points[-1], line.get_color()))
+    for end, colour in ends:
+        ax.plot(end[0], end[1], "o", color=colour, markeredgecolor="black", markersize=6,
+                zorder=4)
+    ax.plot(*surface.minimum, "*", color="black", markersize=12, zorder=5)
     ax.set_xlim(*surface.x_range)
     ax.set_ylim(*surface.y_range)
     ax.set_xlabel("x")

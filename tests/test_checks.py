@@ -608,6 +608,33 @@ WRONG_ANSWERS = {
         "m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)\n"
         "new = param - lr * m_hat / (np.sqrt(v_hat) + epsilon)\n"
         "return new",
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "new = param - lr * (m / (1 - beta_1**t)) / (np.sqrt(v) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "new = param - lr * m / (np.sqrt(v / (1 - beta_2**t)) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
+        "t = state['step'] + 1\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "m, v = m / (1 - beta_1**t), v / (1 - beta_2**t)\n"
+        "new = param - lr * m / (np.sqrt(v) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
+        "t = state['step']\n"
+        "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+        "v = beta_2 * state['v'] + (1 - beta_2) * grad**2\n"
+        "c1, c2 = (1 - beta_1**t, 1 - beta_2**t) if t > 0 else (1.0, 1.0)\n"
+        "new = param - lr * (m / c1) / (np.sqrt(v / c2) + epsilon)\n"
+        "return new, {'step': t + 1, 'm': m, 'v': v}",
+        "t = state['step'] + 1\n"
+        "m = beta_2 * state['m'] + (1 - beta_2) * grad\n"
+        "v = beta_1 * state['v'] + (1 - beta_1) * grad**2\n"
+        "new = param - lr * (m / (1 - beta_2**t)) / (np.sqrt(v / (1 - beta_1**t)) + epsilon)\n"
+        "return new, {'step': t, 'm': m, 'v': v}",
     ],
     "05.keras_rmsprop_match": [
         "import keras\nreturn keras.optimizers.RMSprop(learning_rate=0.01)",
@@ -617,6 +644,8 @@ WRONG_ANSWERS = {
         "return keras.optimizers.RMSprop(learning_rate=0.01, rho=0.99, epsilon=1e-8, momentum=0.9)",
         "import keras\nreturn keras.optimizers.Adam(0.01)",
         "import torch\nreturn torch.optim.RMSprop([torch.zeros(1)], lr=0.01)",
+        "import keras\n"
+        "return keras.optimizers.RMSprop(0.01, rho=0.99, epsilon=1e-8, weight_decay=0.01)",
     ],
     "05.which_optimizer": [
         "return {'A': 'momentum', 'B': 'adagrad', 'C': 'sgd', 'D': 'adam'}",
@@ -811,6 +840,12 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("05.keras_rmsprop_match", 3, "no momentum"),
     ("05.which_optimizer", 0, "Adam carries momentum"),
     ("05.which_optimizer", 1, "plain SGD's first step"),
+    ("05.adam_step", 7, "missing on v"),
+    ("05.adam_step", 8, "missing on m"),
+    ("05.adam_step", 9, "keep the raw averages"),
+    ("05.adam_step", 10, "the step counter starts at 0"),
+    ("05.adam_step", 11, "swapped"),
+    ("05.keras_rmsprop_match", 6, "no weight decay"),
 ])
 def test_hints_name_the_mistake(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))
@@ -940,3 +975,55 @@ LESSON_04_OTHER_RIGHT_ANSWERS = [
 def test_lesson_04_answers_written_differently_pass(question_id, body):
     result = check(question_id, as_function(question_id, body))
     assert result.passed, result.row()
+
+
+# Lesson 05: answers written differently from the reference still pass
+LESSON_05_OTHER_CORRECT_ANSWERS = [
+    ("05.adam_step",
+     "state['step'] += 1\n"
+     "t = state['step']\n"
+     "state['m'] = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+     "state['v'] = beta_2 * state['v'] + (1 - beta_2) * grad * grad\n"
+     "m_hat, v_hat = state['m'] / (1 - beta_1**t), state['v'] / (1 - beta_2**t)\n"
+     "return param - lr * m_hat / (np.sqrt(v_hat) + epsilon), state"),
+    ("05.adam_step",   # PyTorch's own arrangement: step size and a rescaled root
+     "t = state['step'] + 1\n"
+     "m = beta_1 * state['m'] + (1 - beta_1) * grad\n"
+     "v = beta_2 * state['v'] + (1 - beta_2) * np.square(grad)\n"
+     "step_size = lr / (1 - beta_1**t)\n"
+     "denominator = np.sqrt(v) / np.sqrt(1 - beta_2**t) + epsilon\n"
+     "return [(param - step_size * m / denominator).tolist(), dict(state, step=t, m=m, v=v)]"),
+    ("05.keras_rmsprop_match",
+     "import keras\nreturn keras.optimizers.RMSprop(0.01, 0.99, 0.0, 0.0)"),
+    ("05.keras_rmsprop_match",
+     "import keras\n"
+     "return keras.optimizers.RMSprop(learning_rate=1e-2, rho=0.99, epsilon=1e-10)"),
+    ("05.which_optimizer",
+     "return {'a': 'SGD with momentum', 'b': 'Adam', 'c': 'plain SGD', 'd': ' AdaGrad '}"),
+]
+
+
+@pytest.mark.parametrize("question_id, body", LESSON_05_OTHER_CORRECT_ANSWERS)
+def test_lesson_05_answers_written_differently_pass(question_id, body):
+    result = check(question_id, as_function(question_id, body))
+    assert result.passed, result.row()
+
+
+def test_lesson_05_mystery_paths_show_what_the_hints_say():
+    from lrcourse.checks import mystery_trajectories
+
+    paths = mystery_trajectories()
+    first = {letter: path[1] - path[0] for letter, path in paths.items()}
+    # C, plain SGD: straight down the gradient (4, -24) of (x^2 + 20 y^2) / 2 at (4, -1.2)
+    assert np.isclose(first["C"][1] / first["C"][0], -6.0)
+    assert np.isclose(first["A"][1] / first["A"][0], -6.0)      # momentum starts the same way
+    # B, Adam, and D, Adagrad: exactly lr in each coordinate
+    assert np.allclose(np.abs(first["B"]), 0.25) and np.allclose(np.abs(first["D"]), 0.8)
+    # D, Adagrad: every step shorter than the one before, and no overshoot
+    lengths = np.linalg.norm(np.diff(paths["D"], axis=0), axis=1)
+    assert np.all(np.diff(lengths) < 0) and np.all(paths["D"][:, 0] > 0)
+    # B, Adam, overshoots the minimum in x; A, momentum, swings across the valley
+    assert paths["B"][:, 0].min() < -0.2
+    assert np.sum(np.diff(np.sign(paths["A"][:, 1])) != 0) >= 3
+    # none of them is the lesson's figure: another surface and another start
+    assert all(np.allclose(path[0], [4.0, -1.2]) for path in paths.values())

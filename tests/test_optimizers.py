@@ -396,9 +396,120 @@ def test_bad_params_grads_and_state_are_refused():
         rule.step(w, [np.zeros(2), np.zeros(3)], {"step": 0})
     with pytest.raises(ValueError, match="does not belong"):
         rule.step(w, [np.zeros(2), np.zeros(3)], O.adam(0.1).init(w))
+    with pytest.raises(ValueError, match=r"slot 'momentum'\[0\] has shape \(1,\), `params\[0\]` "
+                                         r"has shape \(3,\)"):
+        O.adam(0.1).step(np.zeros(3), np.ones(3), O.adam(0.1).init(np.zeros(1)))
     with pytest.raises(ValueError, match="non-empty list"):
         rule.init([])
     with pytest.raises(ValueError, match="schedule must return a finite number >= 0"):
         O.sgd(lambda step: -1.0).step(w, w, state)
     with pytest.raises(TypeError, match="`rule` must be an UpdateRule"):
         O.run("adam", w, lambda p: p, 3)
+
+
+# --------------------------------------------------------------------------------------
+# more rows of lesson 05's table: weight decay in RMSprop and Adagrad, Nesterov, AMSGrad,
+# Adagrad's lr_decay
+
+
+def decoupled_path(rule, decay, grads=None):
+    """``rule`` with Keras's decoupled decay: shrink w by lr * decay first, then the step."""
+    grads = gradient_sequence() if grads is None else grads
+    params, state, path = [p.copy() for p in START], rule.init(START), []
+    for g in grads:
+        params = [p * (1 - LR * decay) for p in params]
+        params, state = rule.step(params, g, state)
+        path.append([p.copy() for p in params])
+    return path
+
+
+def l2_path(rule, decay, grads=None):
+    """``rule`` with PyTorch's L2 decay: add decay * w to the gradient."""
+    grads = gradient_sequence() if grads is None else grads
+    params, state, path = [p.copy() for p in START], rule.init(START), []
+    for g in grads:
+        g = [x + decay * p for x, p in zip(g, params, strict=True)]
+        params, state = rule.step(params, g, state)
+        path.append([p.copy() for p in params])
+    return path
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adagrad"])
+def test_rmsprop_and_adagrad_weight_decay_is_decoupled_in_keras_l2_in_torch(name):
+    if name == "rmsprop":
+        keras_rule = O.rmsprop(LR, rho=0.9, epsilon=1e-7, epsilon_inside_sqrt=True)
+        torch_rule = O.rmsprop(LR, rho=0.9, epsilon=1e-7)
+        make_keras = lambda: KO.RMSprop(LR, rho=0.9, epsilon=1e-7, weight_decay=0.5)  # noqa: E731
+        make_torch = lambda p: TO.RMSprop(p, lr=LR, alpha=0.9, eps=1e-7,  # noqa: E731
+                                          weight_decay=0.5)
+    else:
+        keras_rule = O.adagrad(LR, initial_accumulator_value=0.125, epsilon=1e-7,
+                               epsilon_inside_sqrt=True)
+        torch_rule = O.adagrad(LR, initial_accumulator_value=0.125, epsilon=1e-7)
+        make_keras = lambda: KO.Adagrad(LR, initial_accumulator_value=0.125,  # noqa: E731
+                                        epsilon=1e-7, weight_decay=0.5)
+        make_torch = lambda p: TO.Adagrad(p, lr=LR, initial_accumulator_value=0.125,  # noqa: E731
+                                          eps=1e-7, weight_decay=0.5)
+    keras_run, torch_run = keras_path(make_keras()), torch_path(make_torch)
+    assert_same_path(decoupled_path(keras_rule, 0.5), keras_run)
+    assert_same_path(l2_path(torch_rule, 0.5), torch_run)
+    assert max_relative_error(keras_run, torch_run) > 1e-2
+    assert KO.RMSprop().weight_decay is None and KO.Adagrad().weight_decay is None
+    assert TO.RMSprop([torch.zeros(1)]).defaults["weight_decay"] == 0
+    assert TO.Adagrad([torch.zeros(1)]).defaults["weight_decay"] == 0
+
+
+def test_nesterov_without_momentum_is_plain_sgd_in_keras_an_error_in_torch():
+    quiet = KO.SGD(LR, nesterov=True)
+    assert quiet.nesterov and quiet.momentum == 0.0
+    assert_same_path(keras_path(quiet), numpy_path(O.sgd(LR)), rtol=1e-12)
+    with pytest.raises(ValueError, match="Nesterov momentum requires a momentum"):
+        TO.SGD([torch.zeros(1)], lr=LR, nesterov=True)
+    with pytest.raises(ValueError, match="Nesterov momentum requires a momentum and zero damp"):
+        TO.SGD([torch.zeros(1)], lr=LR, momentum=0.9, dampening=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="Nesterov momentum needs `momentum` > 0"):
+        O.sgd(LR, nesterov=True)
+
+
+def test_nesterov_steps_differ_from_plain_momentum_in_both():
+    plain = keras_path(KO.SGD(LR, momentum=MOMENTUM))
+    ahead = keras_path(KO.SGD(LR, momentum=MOMENTUM, nesterov=True))
+    assert max_relative_error(plain, ahead) > 1e-3
+    torch_ahead = torch_path(lambda p: TO.SGD(p, lr=LR, momentum=MOMENTUM, nesterov=True))
+    assert max_relative_error(ahead, torch_ahead) < 1e-12
+
+
+def test_amsgrad_is_off_by_default_and_the_same_rule_in_both():
+    for keras_class in (KO.Adam, KO.AdamW):
+        assert keras_class().amsgrad is False
+    assert TO.Adam([torch.zeros(1)]).defaults["amsgrad"] is False
+    assert TO.AdamW([torch.zeros(1)]).defaults["amsgrad"] is False
+    betas = {"beta_1": 0.75, "beta_2": 0.984375}
+    # both take the maximum of the raw v_t; with a negligible epsilon the runs coincide
+    keras_run = keras_path(KO.Adam(LR, epsilon=1e-14, amsgrad=True, **betas))
+    torch_run = torch_path(lambda p: TO.Adam(p, lr=LR, betas=(0.75, 0.984375), eps=1e-14,
+                                             amsgrad=True))
+    assert max_relative_error(keras_run, torch_run) < 1e-6
+    plain = torch_path(lambda p: TO.Adam(p, lr=LR, betas=(0.75, 0.984375), eps=1e-14))
+    assert max_relative_error(plain, torch_run) > 1e-3     # and AMSGrad does change the path
+    # and lrcourse's amsgrad=True is PyTorch's
+    assert_same_path(numpy_path(O.adam(LR, amsgrad=True, **betas)), torch_path(
+        lambda p: TO.Adam(p, lr=LR, betas=(0.75, 0.984375), amsgrad=True)))
+
+
+def test_torch_adagrad_lr_decay_is_a_schedule_keras_has_none():
+    assert "lr_decay" not in KO.Adagrad.__init__.__code__.co_varnames
+    assert TO.Adagrad([torch.zeros(1)]).defaults["lr_decay"] == 0
+    decayed = torch_path(lambda p: TO.Adagrad(p, lr=LR, lr_decay=0.5))
+    rule = O.adagrad(lambda step: LR / (1 + step * 0.5))     # step is 0-based: t - 1
+    assert_same_path(numpy_path(rule), decayed)
+    assert max_relative_error(decayed, torch_path(lambda p: TO.Adagrad(p, lr=LR))) > 1e-2
+
+
+def test_keras_inverse_time_decay_reproduces_torch_adagrad_lr_decay():
+    schedule = KO.schedules.InverseTimeDecay(LR, decay_steps=1, decay_rate=0.5)
+    keras_run = keras_path(KO.Adagrad(schedule, initial_accumulator_value=0.0, epsilon=1e-14))
+    torch_run = torch_path(lambda p: TO.Adagrad(p, lr=LR, lr_decay=0.5, eps=1e-14))
+    assert max_relative_error(keras_run, torch_run) < 1e-7   # float32 schedule, epsilon placement
+    plain = keras_path(KO.Adagrad(LR, initial_accumulator_value=0.0, epsilon=1e-14))
+    assert max_relative_error(plain, torch_run) > 1e-2

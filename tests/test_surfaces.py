@@ -70,3 +70,19 @@ def test_plot_trajectories_refuses_bad_input():
         plot_trajectories("beale", {"a": [[0.0, 0.0]]})
     with pytest.raises(ValueError, match="`levels` must be an integer >= 2"):
         plot_trajectories(surface, {"a": [[0.0, 0.0]]}, levels=1)
+
+
+def test_plot_trajectories_keeps_overlapping_paths_distinguishable():
+    surface = rosenbrock()
+    start = np.array(surface.start)
+    paths = {name: run(adam(rate), start, surface.gradient, 30)
+             for name, rate in (("a", 0.1), ("b", 0.1), ("c", 0.1), ("d", 0.1), ("e", 0.1))}
+    ax = plot_trajectories(surface, paths)
+    lines = [line for line in ax.get_lines() if line.get_label() in paths]
+    styles = {(line.get_color(), line.get_linestyle()) for line in lines}
+    assert len(lines) == len(styles) == 5                  # identical paths, five looks
+    widths = [line.get_linewidth() for line in lines]
+    assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]
+    ends = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert len(ends) == 5 and min(e.get_zorder() for e in ends) > max(
+        line.get_zorder() for line in lines)
