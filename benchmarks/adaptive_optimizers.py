@@ -169,14 +169,11 @@ def section_seconds(notebook) -> dict[str, float]:
 
 def lesson_runs(repeats: int) -> dict[str, float]:
     """Median wall time per mode, peak kernel RSS, and the full run's time per section."""
-    from lrcourse.runner import execute_notebook
+    from foundation import timed_runs
 
     result: dict[str, float] = {}
     for mode, fast in (("fast", True), ("full", False)):
-        runs = [execute_notebook(LESSON, fast=fast, timeout=1200) for _ in range(repeats)]
-        failed = [f.describe() for run in runs for f in run.failures]
-        if failed:
-            raise SystemExit(f"{LESSON.name} failed in {mode} mode: {failed}")
+        runs = timed_runs(LESSON, fast=fast, repeats=repeats)
         result[f"lesson 05 {mode} s"] = statistics.median(run.seconds for run in runs)
         result[f"lesson 05 {mode} peak MB"] = max(run.peak_rss_mb or 0 for run in runs)
         if not fast:

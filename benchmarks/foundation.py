@@ -41,16 +41,22 @@ def fresh_clone_make_test() -> tuple[float, float]:
     return setup, tests
 
 
-def lesson_runs(repeats: int, lesson: Path = LESSON) -> dict[str, object]:
-    """Median wall time per mode and peak kernel RSS of ``lesson`` (also used by schedules.py)."""
+def timed_runs(lesson: Path, *, fast: bool, repeats: int) -> list:
+    """``repeats`` fresh-kernel runs of ``lesson``; exits naming the failures if any run fails."""
     from lrcourse.runner import execute_notebook
 
+    runs = [execute_notebook(lesson, fast=fast, timeout=1200) for _ in range(repeats)]
+    failed = [f.describe() for run in runs for f in run.failures]
+    if failed:
+        raise SystemExit(f"{lesson.name} failed in {'fast' if fast else 'full'} mode: {failed}")
+    return runs
+
+
+def lesson_runs(repeats: int, lesson: Path = LESSON) -> dict[str, object]:
+    """Median wall time per mode and peak kernel RSS of ``lesson`` (also used by schedules.py)."""
     result: dict[str, object] = {}
     for mode, fast in (("fast", True), ("full", False)):
-        runs = [execute_notebook(lesson, fast=fast, timeout=1200) for _ in range(repeats)]
-        failed = [f.describe() for run in runs for f in run.failures]
-        if failed:
-            raise SystemExit(f"{lesson.name} failed in {mode} mode: {failed}")
+        runs = timed_runs(lesson, fast=fast, repeats=repeats)
         result[f"{mode} s"] = statistics.median(run.seconds for run in runs)
         result[f"{mode} peak MB"] = max(run.peak_rss_mb or 0 for run in runs)
     return result
