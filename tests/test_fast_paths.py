@@ -119,8 +119,8 @@ def test_the_rate_is_written_to_the_tensorflow_variable_behind_keras():
     model.fit(X, Y, batch_size=4, epochs=3, verbose=0, shuffle=False,
               callbacks=[logger, callback])
     if keras.backend.backend() == "tensorflow":
-        (write,) = callback._writers
-        assert write.func.__self__ is model.optimizer.learning_rate.value  # the fast path ran
+        (write,) = callback._writers  # the fast path ran, on the variable Keras reads
+        assert write.keywords["resource"] is model.optimizer.learning_rate.value.handle
     # Keras's own view of the variable and the rate the updates used: the float32 schedule.
     expected = np.float32(schedule(np.arange(9)))
     np.testing.assert_array_equal(np.float32(logger.history["learning_rate"]), expected)
@@ -144,6 +144,20 @@ def test_mixed_precision_sets_the_wrapped_optimizer_at_its_own_step(mixed_float1
     assert len(applied) == int(model.optimizer.iterations) >= 3
     np.testing.assert_array_equal(np.float32(logger.history["learning_rate"])[applied],
                                   np.float32(schedule(steps[applied])))
+
+
+def test_a_plain_function_and_a_float64_rate_take_the_general_path():
+    keras.config.set_floatx("float64")
+    try:
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+        assert model.optimizer.learning_rate.dtype == "float64"
+        logger = LearningRateLogger()
+        model.fit(X, Y, batch_size=4, epochs=2, verbose=0, shuffle=False,
+                  callbacks=[logger, BatchLearningRateScheduler(lambda step: 0.1 / (step + 1))])
+    finally:
+        keras.config.set_floatx("float32")
+    assert logger.history["learning_rate"] == [np.float32(0.1 / (step + 1)) for step in range(6)]
 
 
 def test_mixed_precision_refuses_a_schedule_inside_the_loss_scale_optimizer(mixed_float16):
