@@ -240,6 +240,45 @@ def trace_counts(data, rates) -> dict:
     return counts
 
 
+def eager_op_cost(data, rounds: int = 30, calls: int = 100) -> dict:
+    """CPU time of one compiled Keras train step, alone and after other work, in seconds.
+
+    The median over ``rounds`` of the mean over ``calls`` steps: the step alone; after the
+    rate assignment ``BatchLearningRateScheduler`` makes (one ``AssignVariableOp``); after
+    an unrelated eager kernel (``tf.identity``); after 15 us of plain Python.
+    """
+    model = keras_model(SIZES["small"])
+    model.compile(optimizer=keras.optimizers.SGD(PEAK), loss=LOSS)
+    x, y = tf.constant(data.x_train[:BATCH]), tf.constant(data.y_train[:BATCH])
+    step = tf.function(lambda x, y: model.train_step((x, y)))
+    step(x, y)
+    rates = tf.unstack(tf.constant(np.full(calls, PEAK), dtype=tf.float32))
+    handle = model.optimizer.learning_rate.value.handle
+
+    def busy(seconds):
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            pass
+
+    variants = {
+        "compiled step alone": lambda i: step(x, y),
+        "after the rate assignment": lambda i: (
+            tf.raw_ops.AssignVariableOp(resource=handle, value=rates[i]), step(x, y)),
+        "after a tf.identity": lambda i: (tf.identity(rates[i]), step(x, y)),
+        "after 15 us of Python": lambda i: (busy(15e-6), step(x, y)),
+        "the rate assignment alone": lambda i: tf.raw_ops.AssignVariableOp(
+            resource=handle, value=rates[i]),
+    }
+    samples = {label: [] for label in variants}
+    for _ in range(rounds):
+        for label, run in variants.items():
+            start = time.process_time()
+            for i in range(calls):
+                run(i)
+            samples[label].append((time.process_time() - start) / calls)
+    return {label: statistics.median(values) for label, values in samples.items()}
+
+
 RATIOS = [  # (set-up, baseline, measure, target)
     ("Keras BatchLearningRateScheduler", "Keras fixed rate", "epoch", 1.05),
     ("Keras BatchLearningRateScheduler", "Keras fixed rate", "fit call", None),
@@ -326,6 +365,10 @@ def main() -> None:
             name = f"{label} / {base.split(' ', 1)[1]}, {measure}"
             print(f"  {name:52s} {top_wall / base_wall:6.3f} {top_cpu / base_cpu:6.3f}"
                   + (f"  (target <= {target})" if target else ""))
+
+    print("\nCPU time of one compiled Keras step (small MLP), median of 30 x 100 steps:")
+    for label, seconds in eager_op_cost(data).items():
+        print(f"  {label:40s} {seconds * 1e6:7.1f} us")
 
     steps = schedule(np.arange(steps_per_epoch))
     print(f"\ntf.function traces over one epoch ({steps_per_epoch} steps, "
