@@ -9,19 +9,38 @@
    a tensor (held in the optimizer's variable) and as a Python float; and the three
    ``lrcourse.controllers`` inside a ``tf.function`` step with their state in variables.
 
-Model: 64 -> Dense(32, relu) -> Dense(10) on the 1,437 training digits, batch 32 (45 steps per
-epoch), one CPU thread for each framework. Before timing, each set-up is checked to apply the
-scheduled rate, so the benchmark cannot time the wrong thing. Each run times one epoch after a
-warm-up epoch, the set-ups taking turns; the report gives the median wall time and the median
-process CPU time of an epoch over ``--repeats`` runs, and their ratios. CPU time is the steadier
-of the two on a machine that other jobs share.
+Models: 64 -> Dense(32, relu) -> Dense(10) (small: the scheduler's share is largest) and
+64 -> Dense(256, relu) -> Dense(256, relu) -> Dense(10) (a more usual size), on the 1,437
+training digits, batch 32 (45 steps per epoch), one CPU thread for each framework. Before
+timing, each set-up is checked to apply the scheduled rate, so the benchmark cannot time the
+wrong thing. The set-ups of one framework and size share model, data and initial weights;
+each gets a warm-up epoch (tracing, building, first allocations), then they take turns,
+``--repeats`` rounds, in an order that rotates every round, after a ``gc.collect()``.
 
-    .venv/bin/python benchmarks/per_batch.py --repeats 15
+Keras: ``fit(epochs=1)`` is called once per epoch, and two times are taken: the epoch
+itself, from ``on_epoch_begin`` to ``on_epoch_end`` (what a long ``fit`` pays every epoch;
+the ratio the issue targets), and the whole call, whose fixed cost (adapting the arrays to a
+dataset, building the callback list) dilutes the per-batch cost. Two diagnostic set-ups
+show what Keras itself costs: a callback with an empty ``on_train_batch_begin`` (hook calls,
+no work) and one with an empty ``on_train_batch_end`` (which turns off Keras 3's
+asynchronous dispatch of batch-end hooks, so the loss is converted on the main thread).
+Keras 3 calls every batch hook whether or not a callback defines it, and the begin hooks get
+no logs, so neither costs much; what the scheduler pays is its one eager TensorFlow operation
+per batch (the assignment of the rate), and TensorFlow runs the compiled step that follows
+any eager kernel some tens of microseconds slower.
+PyTorch: besides ``OneCycleLR`` and ``as_lambda_lr``, a loop that writes the precomputed
+rate into ``param_groups`` by hand shows the cost without ``LRScheduler``'s machinery.
+
+The report gives the median wall time and the median process CPU time over the rounds, and
+their ratios. CPU time is the steadier of the two on a machine that other jobs share.
+
+    .venv/bin/python benchmarks/per_batch.py --repeats 41
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import statistics
@@ -48,6 +67,7 @@ from lrcourse.torch_utils import as_lambda_lr  # noqa: E402
 
 BATCH = 32
 PEAK = 0.5
+SIZES = {"small": (32,), "larger": (256, 256)}  # hidden widths
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
@@ -55,26 +75,59 @@ LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 # Keras fit
 
 
+def keras_model(widths) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((64,)),
+                             *[keras.layers.Dense(width, activation="relu") for width in widths],
+                             keras.layers.Dense(10)])
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall and CPU time from ``on_epoch_begin`` to ``on_epoch_end`` (first in the list)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter(), time.process_time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.elapsed = (time.perf_counter() - self.start[0], time.process_time() - self.start[1])
+
+
+class EmptyBatchBegin(keras.callbacks.Callback):
+    """Diagnostic: a batch-begin hook that does nothing."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+
+class EmptyBatchEnd(keras.callbacks.Callback):
+    """Diagnostic: a batch-end hook that does nothing (Keras then calls it synchronously)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+
 class KerasFit:
     """A compiled model; ``epoch()`` runs one ``fit`` epoch with the given callbacks."""
 
-    def __init__(self, data, callbacks):
-        keras.utils.set_random_seed(0)
-        self.model = keras.Sequential([keras.Input((64,)),
-                                       keras.layers.Dense(32, activation="relu"),
-                                       keras.layers.Dense(10)])
+    def __init__(self, data, callbacks, widths):
+        self.model = keras_model(widths)
         self.model.compile(optimizer=keras.optimizers.SGD(PEAK), loss=LOSS)
         self.data = data
-        self.callbacks = callbacks
+        self.timer = EpochTimer()
+        self.callbacks = [self.timer, *callbacks]
 
-    def epoch(self) -> None:
+    def epoch(self) -> dict:
+        """``{"epoch": (wall, cpu), "fit call": (wall, cpu)}`` in seconds."""
+        start, start_cpu = time.perf_counter(), time.process_time()
         self.model.fit(self.data.x_train, self.data.y_train, batch_size=BATCH, epochs=1,
                        verbose=0, shuffle=False, callbacks=self.callbacks)
+        call = (time.perf_counter() - start, time.process_time() - start_cpu)
+        return {"epoch": self.timer.elapsed, "fit call": call}
 
 
-def check_keras(data, schedule) -> None:
+def check_keras(data, schedule, widths) -> None:
     logger = LearningRateLogger()
-    runner = KerasFit(data, [logger, BatchLearningRateScheduler(schedule)])
+    runner = KerasFit(data, [logger, BatchLearningRateScheduler(schedule)], widths)
     runner.epoch()
     runner.epoch()
     steps = np.arange(len(logger.history["learning_rate"])) + logger.steps[0]
@@ -85,29 +138,42 @@ def check_keras(data, schedule) -> None:
 # PyTorch loop
 
 
-class TorchLoop:
-    """The plain loop; ``make_scheduler(optimizer)`` or None."""
+def torch_model(widths) -> torch.nn.Module:
+    torch.manual_seed(0)
+    layers, width_in = [], 64
+    for width in widths:
+        layers += [torch.nn.Linear(width_in, width), torch.nn.ReLU()]
+        width_in = width
+    return torch.nn.Sequential(*layers, torch.nn.Linear(width_in, 10))
 
-    def __init__(self, data, make_scheduler):
-        torch.manual_seed(0)
-        self.model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(),
-                                         torch.nn.Linear(32, 10))
+
+class TorchLoop:
+    """The plain loop; ``make_scheduler(optimizer)`` or None; or ``rates`` written by hand."""
+
+    def __init__(self, data, make_scheduler, widths, rates=None):
+        self.model = torch_model(widths)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=PEAK)
         self.scheduler = make_scheduler(self.optimizer) if make_scheduler else None
+        self.rates, self.step = rates, 0
         x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
         self.batches = [(x[i:i + BATCH], y[i:i + BATCH]) for i in range(0, len(x), BATCH)]
 
-    def epoch(self) -> None:
+    def epoch(self) -> dict:
+        """``{"epoch": (wall, cpu)}`` in seconds."""
+        start, start_cpu = time.perf_counter(), time.process_time()
         for x, y in self.batches:
+            if self.rates is not None:
+                self.optimizer.param_groups[0]["lr"] = self.rates[self.step]
+                self.step += 1
             self.optimizer.zero_grad()
             torch.nn.functional.cross_entropy(self.model(x), y).backward()
             self.optimizer.step()
             if self.scheduler is not None:
                 self.scheduler.step()
+        return {"epoch": (time.perf_counter() - start, time.process_time() - start_cpu)}
 
 
-def check_torch(data, make_scheduler, schedule, epochs: int) -> None:
-    runner = TorchLoop(data, make_scheduler)
+def check_torch(runner: TorchLoop, schedule, epochs: int) -> None:
     used = []
     runner.optimizer.register_step_pre_hook(
         lambda opt, args, kwargs: used.append(opt.param_groups[0]["lr"]))
@@ -174,25 +240,78 @@ def trace_counts(data, rates) -> dict:
     return counts
 
 
-def timed(runners: dict, repeats: int) -> tuple[dict, dict]:
-    """Median wall time and median process CPU time of one epoch, per set-up."""
+def eager_op_cost(data, rounds: int = 30, calls: int = 100) -> dict:
+    """CPU time of one compiled Keras train step, alone and after other work, in seconds.
+
+    The median over ``rounds`` of the mean over ``calls`` steps: the step alone; after the
+    rate assignment ``BatchLearningRateScheduler`` makes (one ``AssignVariableOp``); after
+    an unrelated eager kernel (``tf.identity``); after 15 us of plain Python.
+    """
+    model = keras_model(SIZES["small"])
+    model.compile(optimizer=keras.optimizers.SGD(PEAK), loss=LOSS)
+    x, y = tf.constant(data.x_train[:BATCH]), tf.constant(data.y_train[:BATCH])
+    step = tf.function(lambda x, y: model.train_step((x, y)))
+    step(x, y)
+    rates = tf.unstack(tf.constant(np.full(calls, PEAK), dtype=tf.float32))
+    handle = model.optimizer.learning_rate.value.handle
+
+    def busy(seconds):
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            pass
+
+    variants = {
+        "compiled step alone": lambda i: step(x, y),
+        "after the rate assignment": lambda i: (
+            tf.raw_ops.AssignVariableOp(resource=handle, value=rates[i]), step(x, y)),
+        "after a tf.identity": lambda i: (tf.identity(rates[i]), step(x, y)),
+        "after 15 us of Python": lambda i: (busy(15e-6), step(x, y)),
+        "the rate assignment alone": lambda i: tf.raw_ops.AssignVariableOp(
+            resource=handle, value=rates[i]),
+    }
+    samples = {label: [] for label in variants}
+    for _ in range(rounds):
+        for label, run in variants.items():
+            start = time.process_time()
+            for i in range(calls):
+                run(i)
+            samples[label].append((time.process_time() - start) / calls)
+    return {label: statistics.median(values) for label, values in samples.items()}
+
+
+RATIOS = [  # (set-up, baseline, measure, target)
+    ("Keras BatchLearningRateScheduler", "Keras fixed rate", "epoch", 1.05),
+    ("Keras BatchLearningRateScheduler", "Keras fixed rate", "fit call", None),
+    ("Keras empty on_train_batch_begin", "Keras fixed rate", "epoch", None),
+    ("Keras empty on_train_batch_end", "Keras fixed rate", "epoch", None),
+    ("PyTorch OneCycleLR", "PyTorch no scheduler", "epoch", 1.02),
+    ("PyTorch as_lambda_lr", "PyTorch no scheduler", "epoch", 1.02),
+    ("PyTorch param_groups by hand", "PyTorch no scheduler", "epoch", None),
+]
+
+
+def timed(runners: dict, repeats: int) -> dict:
+    """``{(set-up, measure): (median wall, median CPU time)}`` of one epoch, in seconds."""
     for runner in runners.values():
         runner.epoch()  # warm-up: tracing, building, first allocations
-    wall = {label: [] for label in runners}
-    cpu = {label: [] for label in runners}
-    for _ in range(repeats):  # interleaved, so drift in machine load hits every set-up alike
-        for label, runner in runners.items():
-            start, start_cpu = time.perf_counter(), time.process_time()
-            runner.epoch()
-            wall[label].append(time.perf_counter() - start)
-            cpu[label].append(time.process_time() - start_cpu)
-    return ({label: statistics.median(values) for label, values in wall.items()},
-            {label: statistics.median(values) for label, values in cpu.items()})
+    labels = list(runners)
+    samples = {}
+    for round_ in range(repeats):  # taking turns, so drift in machine load hits every set-up
+        shift = round_ % len(labels)  # and the order rotates: none always runs after another
+        for label in labels[shift:] + labels[:shift]:
+            gc.collect()  # no set-up pays for the garbage of the one before it
+            for measure, (wall, cpu) in runners[label].epoch().items():
+                walls, cpus = samples.setdefault((label, measure), ([], []))
+                walls.append(wall)
+                cpus.append(cpu)
+    return {key: (statistics.median(walls), statistics.median(cpus))
+            for key, (walls, cpus) in samples.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=41)
+    parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     args = parser.parse_args()
     torch.set_num_threads(1)
     tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -201,13 +320,7 @@ def main() -> None:
     steps_per_epoch = math.ceil(len(data.x_train) / BATCH)
     total = (args.repeats + 2) * steps_per_epoch  # long enough for every epoch that runs
     schedule = schedules.one_cycle(PEAK, total)
-
-    check_keras(data, schedule)
-    keras_times = timed({
-        "Keras fit, fixed rate": KerasFit(data, []),
-        "Keras fit, BatchLearningRateScheduler": KerasFit(
-            data, [BatchLearningRateScheduler(schedule)]),
-    }, args.repeats)
+    rates = schedule(np.arange(total)).tolist()
 
     def one_cycle(optimizer):
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=PEAK, total_steps=total,
@@ -216,34 +329,51 @@ def main() -> None:
     def lambda_lr(optimizer):
         return as_lambda_lr(optimizer, schedule)
 
-    check_torch(data, one_cycle, schedule, 2)
-    check_torch(data, lambda_lr, schedule, 2)
-    torch_times = timed({
-        "PyTorch loop, no scheduler": TorchLoop(data, None),
-        "PyTorch loop, OneCycleLR per batch": TorchLoop(data, one_cycle),
-        "PyTorch loop, as_lambda_lr per batch": TorchLoop(data, lambda_lr),
-    }, args.repeats)
+    print(f"median time of an epoch over {args.repeats} rounds, {steps_per_epoch} steps of "
+          f"batch {BATCH} on digits, one thread per framework:")
+    for size in args.sizes:
+        widths = SIZES[size]
+        check_keras(data, schedule, widths)
+        keras_times = timed({
+            "Keras fixed rate": KerasFit(data, [], widths),
+            "Keras BatchLearningRateScheduler": KerasFit(
+                data, [BatchLearningRateScheduler(schedule)], widths),
+            "Keras empty on_train_batch_begin": KerasFit(data, [EmptyBatchBegin()], widths),
+            "Keras empty on_train_batch_end": KerasFit(data, [EmptyBatchEnd()], widths),
+        }, args.repeats)
+        for make in (one_cycle, lambda_lr):
+            check_torch(TorchLoop(data, make, widths), schedule, 2)
+        check_torch(TorchLoop(data, None, widths, rates=rates), schedule, 2)
+        torch_times = timed({
+            "PyTorch no scheduler": TorchLoop(data, None, widths),
+            "PyTorch OneCycleLR": TorchLoop(data, one_cycle, widths),
+            "PyTorch as_lambda_lr": TorchLoop(data, lambda_lr, widths),
+            "PyTorch param_groups by hand": TorchLoop(data, None, widths, rates=rates),
+        }, args.repeats)
+        times = {**keras_times, **torch_times}
 
-    print(f"median epoch time over {args.repeats} epochs of {steps_per_epoch} steps "
-          f"(batch {BATCH}, digits MLP, one thread per framework):")
-    print(f"  {'set-up':40s} {'wall ms':>9s} {'CPU ms':>9s}")
-    for label in {**keras_times[0], **torch_times[0]}:
-        times = keras_times if label in keras_times[0] else torch_times
-        print(f"  {label:40s} {times[0][label] * 1e3:9.2f} {times[1][label] * 1e3:9.2f}")
-    for kind, index in (("wall", 0), ("CPU", 1)):
-        fixed, scheduled = keras_times[index].values()
-        none, cycle, wrapped = torch_times[index].values()
-        print(f"ratios of median {kind} time:")
-        print(f"  Keras BatchLearningRateScheduler / fixed rate:  {scheduled / fixed:.3f}"
-              "  (target <= 1.05)")
-        print(f"  PyTorch OneCycleLR per batch / no scheduler:    {cycle / none:.3f}"
-              "  (target <= 1.02)")
-        print(f"  PyTorch as_lambda_lr per batch / no scheduler:  {wrapped / none:.3f}")
+        model = f"64-{'-'.join(map(str, widths))}-10"
+        print(f"\n{size} MLP {model}:")
+        print(f"  {'set-up':36s} {'measure':9s} {'wall ms':>9s} {'CPU ms':>9s}")
+        for (label, measure), (wall, cpu) in times.items():
+            print(f"  {label:36s} {measure:9s} {wall * 1e3:9.2f} {cpu * 1e3:9.2f}")
 
-    rates = schedule(np.arange(steps_per_epoch))
+        print(f"  {'ratio of medians':52s} {'wall':>6s} {'CPU':>6s}")
+        for label, base, measure, target in RATIOS:
+            (top_wall, top_cpu), (base_wall, base_cpu) = (times[(label, measure)],
+                                                          times[(base, measure)])
+            name = f"{label} / {base.split(' ', 1)[1]}, {measure}"
+            print(f"  {name:52s} {top_wall / base_wall:6.3f} {top_cpu / base_cpu:6.3f}"
+                  + (f"  (target <= {target})" if target else ""))
+
+    print("\nCPU time of one compiled Keras step (small MLP), median of 30 x 100 steps:")
+    for label, seconds in eager_op_cost(data).items():
+        print(f"  {label:40s} {seconds * 1e6:7.1f} us")
+
+    steps = schedule(np.arange(steps_per_epoch))
     print(f"\ntf.function traces over one epoch ({steps_per_epoch} steps, "
-          f"{len(set(rates.tolist()))} distinct rates):")
-    for label, count in trace_counts(data, rates).items():
+          f"{len(set(steps.tolist()))} distinct rates):")
+    for label, count in trace_counts(data, steps).items():
         print(f"  {label:40s} {count:4d}")
 
 

@@ -6,6 +6,8 @@ Introduced in ``notebooks/02_schedules.ipynb`` (schedules) and
 
 from __future__ import annotations
 
+import functools
+import math
 import random
 import re
 
@@ -555,7 +557,14 @@ __all__ += ["BatchLearningRateScheduler", "LearningRateLogger"]
 
 
 def _named_sub_optimizers(optimizer: object, argument: str = "model.optimizer") -> list:
-    """``[(name, optimizer)]``: the sub-optimizers of a ``MultiOptimizer``, or the optimizer."""
+    """``[(name, optimizer)]``: the sub-optimizers of a ``MultiOptimizer``, or the optimizer.
+
+    A ``LossScaleOptimizer`` (which ``compile`` wraps around the optimizer under a
+    ``mixed_float16`` policy) is looked through: its own ``learning_rate`` variable is an
+    unused 0.0, and the rate that the updates use is the wrapped optimizer's.
+    """
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = optimizer.inner_optimizer
     if isinstance(optimizer, keras.optimizers.MultiOptimizer):
         return [(sub.name, sub) for sub in optimizer.optimizers]
     if not isinstance(optimizer, keras.optimizers.Optimizer):
@@ -568,16 +577,34 @@ def _step_of(optimizer) -> int:
     return int(optimizer.iterations)  # about 3x faster than .numpy() on a Keras variable
 
 
-def _assign_rate(variable, value: float) -> None:
-    """``variable.assign(value)``; on TensorFlow, straight to the ``tf.Variable`` behind it.
+def _rate_writer(variable):
+    """A function ``value= -> None`` that sets the Keras rate ``variable`` to ``value``.
 
-    Keras's own ``assign`` converts and checks the value on every call, which costs about
-    four times the assignment itself; called before every batch, that shows in ``fit``.
+    On TensorFlow, ``variable.value`` is the ``tf.Variable`` that holds the rate (outside a
+    layer's autocast scope, which is where callbacks run; the rate variable keeps its own
+    dtype, float32, under a ``mixed_float16`` policy too). Given a tensor of that dtype,
+    the public ``tf.raw_ops.AssignVariableOp`` sets it in about 8 us, where Keras's
+    ``assign`` (which converts, checks and reads the value back) takes about 45 us and
+    ``tf.Variable.assign`` about 18 us, on every batch. A distributed variable goes
+    through its own ``assign``, which sets every replica; any other backend through
+    ``variable.assign``.
     """
     if keras.backend.backend() == "tensorflow":
-        variable.value.assign(value, read_value=False)
-    else:
-        variable.assign(value)
+        import tensorflow as tf
+
+        target = variable.value
+        if isinstance(target, tf.distribute.DistributedValues):
+            return functools.partial(target.assign, read_value=False)
+        if isinstance(target, tf.Variable):
+            return functools.partial(tf.raw_ops.AssignVariableOp, resource=target.handle)
+    return variable.assign
+
+
+def _checked_rate(value: float, step: int) -> float:
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
+                         "must be a finite number >= 0.")
+    return value
 
 
 class BatchLearningRateScheduler(keras.callbacks.Callback):
@@ -594,7 +621,14 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
     schedule for all of them, or a dict ``{sub-optimizer name: schedule}`` that names each.
     The optimizer must be compiled with a fixed (float) rate, which Keras keeps in a
     variable; an optimizer that already has a ``LearningRateSchedule`` is refused, since
-    two schedules would fight over the rate.
+    two schedules would fight over the rate. Under a ``mixed_float16`` policy, ``compile``
+    wraps the optimizer in a ``LossScaleOptimizer``; the callback sets the wrapped
+    optimizer's rate.
+
+    The step is read once per epoch and counted up by one per batch, as Keras's
+    ``train_step`` makes one update per batch; a ``LossScaleOptimizer`` may skip the
+    update of a batch whose gradients overflow, so with one the step is read before every
+    batch. An ``lrcourse`` schedule is evaluated for a whole epoch in one call.
 
     Args:
         schedule: a function of the 0-based step returning the rate, such as an
@@ -638,6 +672,8 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
                             f"({type(schedule).__name__})")
         self.schedule = schedule
         self._targets = []
+        self._writers = []
+        self._step_each_batch = False
         self._epoch_start = 0
         self._planned = None
 
@@ -672,29 +708,48 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
             self._targets = [(sub, self.schedule[name]) for name, sub in subs]
         else:
             self._targets = [(sub, self.schedule) for _, sub in subs]
+        self._writers = [_rate_writer(sub.learning_rate) for sub, _ in self._targets]
         self._optimizer = optimizer
+        # A LossScaleOptimizer skips the update of a batch whose gradients overflow, and
+        # its step does not advance; then the step is read before every batch.
+        self._step_each_batch = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
     def on_epoch_begin(self, epoch, logs=None):
-        """Read the global step once; an ``lrcourse`` schedule is evaluated for the whole epoch."""
+        """Read the global step once; an ``lrcourse`` schedule is evaluated for the whole epoch.
+
+        The epoch's rates are made into tensors of the rate variable's dtype in one
+        operation, so that each batch only assigns one.
+        """
         self._epoch_start = _step_of(self._optimizer)
         steps = (self.params or {}).get("steps")
         self._planned = None
         if steps and all(isinstance(fn, _schedules.Schedule) for _, fn in self._targets):
             window = np.arange(self._epoch_start, self._epoch_start + steps)
-            self._planned = [np.asarray(fn(window), dtype=np.float64) for _, fn in self._targets]
+            self._planned = []
+            for sub, fn in self._targets:
+                values = np.asarray(fn(window), dtype=np.float64)
+                tensors = keras.ops.unstack(
+                    keras.ops.convert_to_tensor(values, dtype=sub.learning_rate.dtype))
+                self._planned.append((values.tolist(), tensors))
 
     def on_train_batch_begin(self, batch, logs=None):
         """Assign ``schedule(optimizer.iterations)`` to each (sub-)optimizer's rate."""
         # Keras's batch index restarts every epoch; the global step is the epoch's first step
         # (read from optimizer.iterations) plus the index.
-        step = self._epoch_start + batch
-        planned = self._planned is not None and batch < len(self._planned[0])
-        for i, (sub, fn) in enumerate(self._targets):
-            value = float(self._planned[i][batch]) if planned else float(fn(step))
-            if not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
-                                 "must be a finite number >= 0.")
-            _assign_rate(sub.learning_rate, value)
+        if self._step_each_batch:
+            step = _step_of(self._optimizer)
+        else:
+            step = self._epoch_start + batch
+        index = step - self._epoch_start
+        planned = self._planned is not None and 0 <= index < len(self._planned[0][0])
+        for i, (write, (sub, fn)) in enumerate(zip(self._writers, self._targets, strict=True)):
+            if planned:
+                values, tensors = self._planned[i]
+                _checked_rate(values[index], step)
+                write(value=tensors[index])
+            else:
+                value = _checked_rate(float(fn(step)), step)
+                write(value=keras.ops.convert_to_tensor(value, dtype=sub.learning_rate.dtype))
 
 
 class LearningRateLogger(keras.callbacks.Callback):

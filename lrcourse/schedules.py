@@ -92,10 +92,14 @@ class Schedule:
     def __call__(self, step: object) -> float | np.ndarray:
         """The learning rate at ``step``: a float for one step, an array for an array."""
         steps = _steps(step)
-        values = np.asarray(self._formula(steps), dtype=np.float64)
-        if values.shape != steps.shape:
-            values = np.broadcast_to(values, steps.shape).copy()
-        return float(values) if values.ndim == 0 else values
+        # One step goes through the formula as a 1-element array: NumPy computes some
+        # functions (``**`` among them) on a 0-d array by another route than on an array,
+        # one unit in the last place apart, and schedule(t) must equal schedule(steps)[i].
+        flat = steps.reshape(-1)
+        values = np.asarray(self._formula(flat), dtype=np.float64)
+        if values.shape != flat.shape:
+            values = np.broadcast_to(values, flat.shape).copy()
+        return float(values[0]) if steps.ndim == 0 else values.reshape(steps.shape)
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config.items())

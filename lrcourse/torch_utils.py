@@ -7,6 +7,7 @@ Introduced in ``notebooks/02_schedules.ipynb`` (schedules) and
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 import random
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from lrcourse import _rules
 from lrcourse import _validate as check
+from lrcourse import schedules as _schedules
 from lrcourse.finder import SUGGESTIONS, FinderResult, RangeTest
 
 __all__ = ["ParamGroups", "as_lambda_lr", "is_bias_or_norm", "param_groups"]
@@ -42,7 +44,12 @@ def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule: Callable) -> Lambda
     Raises:
         TypeError: for an optimizer that is not a torch optimizer or a schedule that is not
             callable.
-        ValueError: when group 0's rate is not > 0.
+        ValueError: when group 0's rate is not > 0; at a step where the schedule returns
+            a rate that is not a finite number >= 0.
+
+    An ``lrcourse`` schedule is evaluated 256 steps at a time, in one NumPy call, so each
+    ``scheduler.step()`` costs about what PyTorch's own ``OneCycleLR.step()`` does
+    (``benchmarks/per_batch.py``); the rates are the same as ``schedule(step)``.
 
     Example:
         >>> from lrcourse.schedules import exponential_decay
@@ -76,10 +83,44 @@ def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule: Callable) -> Lambda
             f"Received: lr={reference}"
         )
 
-    def factor(step: int) -> float:
-        return float(schedule(step)) / reference
+    return LambdaLR(optimizer, lr_lambda=_rate_factor(schedule, reference))
 
-    return LambdaLR(optimizer, lr_lambda=factor)
+
+_BLOCK = 256  # steps of an lrcourse schedule evaluated in one NumPy call by as_lambda_lr
+
+
+def _rate_factor(schedule: Callable, reference: float) -> Callable[[int], float]:
+    """``step -> schedule(step) / reference``, checked, for ``LambdaLR`` to call every step.
+
+    Calling an ``lrcourse`` schedule on one step checks the step and goes through NumPy,
+    about 10 us a call: a quarter of a small model's training step. ``LambdaLR`` asks for
+    the steps 0, 1, 2, ... in order, so an ``lrcourse`` schedule is evaluated here on a
+    block of ``_BLOCK`` steps at once (the same formula on an array, checked once) and each
+    step reads its entry. Any other callable, or a step that is not a plain int >= 0, is
+    evaluated one step at a time. A plain function (not an object) keeps the scheduler's
+    ``state_dict`` as it was.
+    """
+    block_start, block = 0, []
+
+    def scaled(step, value) -> float:
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
+                             "must be a finite number >= 0.")
+        return value / reference
+
+    if not isinstance(schedule, _schedules.Schedule):
+        return lambda step: scaled(step, float(schedule(step)))
+
+    def factor(step) -> float:
+        nonlocal block_start, block
+        if type(step) is not int or step < 0:
+            return scaled(step, float(schedule(step)))
+        if not 0 <= step - block_start < len(block):
+            block_start = step - step % _BLOCK
+            block = schedule(np.arange(block_start, block_start + _BLOCK)).tolist()
+        return scaled(step, block[step - block_start])
+
+    return factor
 
 
 # ---------------------------------------------------------------------------------------
