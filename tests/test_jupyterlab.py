@@ -274,12 +274,30 @@ def check_widgets_are_live(page, notebook: dict, shots: Path) -> int:
             "([node, src]) => { const img = node.querySelector('.jp-Cell-outputArea img');"
             " return img && img.getAttribute('src') !== src; }",
             arg=[node.element_handle(), before[1]], timeout=30_000)
-        after = readout.inner_text(), image.get_attribute("src")
+        after = settled(page, readout, image)
         assert float(after[0]) > float(before[0]), (before[0], after[0])
         assert after[1] != before[1]
         node.screenshot(path=str(shots.with_name(f"{shots.stem}_cell{index}_slider_moved.png")))
         moved += 1
     return moved
+
+
+def settled(page, readout, image, *, quiet_s: float = 1.0, timeout_s: float = 30.0) -> tuple:
+    """The readout and figure once the kernel is idle and the figure has stopped changing.
+
+    Each key press is its own kernel request, so the first new figure may belong to the
+    first press; wait for the last one before comparing or taking the screenshot.
+    """
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        page.wait_for_function(NOTEBOOK_READY, timeout=30_000, polling=100)
+        current = readout.inner_text(), image.get_attribute("src")
+        if current == last:
+            return current
+        last = current
+        time.sleep(quiet_s)
+    raise AssertionError(f"the slider's output kept changing for {timeout_s} s")
 
 
 def test_make_lab_opens_on_lesson_01_with_a_live_course_kernel(lab, browser):
