@@ -102,13 +102,6 @@ def sweep_rates(start_lr: float, end_lr: float, num_steps: int, mode: str = "exp
     return rates
 
 
-def _beta(beta: object) -> float:
-    value = check.real("beta", beta, expected="a number in [0, 1)")
-    if not 0 <= value < 1:
-        raise ValueError(f"`beta` must be a number in [0, 1). Received: beta={beta!r}")
-    return value
-
-
 def smooth(losses: Sequence[float], beta: float = 0.9) -> np.ndarray:
     """Exponential moving average of ``losses`` with bias correction.
 
@@ -139,7 +132,7 @@ def smooth(losses: Sequence[float], beta: float = 0.9) -> np.ndarray:
 
     Introduced in ``notebooks/06_lr_finder.ipynb``.
     """
-    beta = _beta(beta)
+    beta = check.decay_coefficient("beta", beta)
     values = np.asarray(losses, dtype=np.float64)
     if values.ndim != 1:
         raise ValueError(f"`losses` must be a 1-D sequence. Received shape {values.shape}")
@@ -273,6 +266,7 @@ def analyze(
     if not np.all(np.isfinite(rates) & (rates > 0)):
         raise ValueError(f"`lrs` must all be finite and > 0. Received: {rates.tolist()!r:.80}")
     suggestion = check.choice("suggestion", suggestion, SUGGESTIONS)
+    beta = check.decay_coefficient("beta", beta)
     stop_reason = check.choice("stop_reason", stop_reason, STOP_REASONS)
     smoothed = smooth(values, beta)
 
@@ -288,7 +282,7 @@ def analyze(
         valley = start + int(np.argmin(np.abs(x[start:low + 1] - third)))
         # The first ~1/(1-beta) smoothed points average too few losses for a trustworthy
         # slope: noise there would look like the steepest fall of the whole curve.
-        warm = min(int(round(1 / (1 - _beta(beta)))), max(low - 2, 0))
+        warm = min(int(round(1 / (1 - beta))), max(low - 2, 0))
         if low - warm >= 2:
             slope = np.gradient(s[warm: low + 1], x[warm: low + 1])
             steepest = warm + int(np.argmin(slope))
@@ -358,7 +352,7 @@ class RangeTest:
     def __init__(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
                  mode: str = "exp", *, beta: float = 0.9, diverge_factor: float = 4.0):
         self.rates = sweep_rates(start_lr, end_lr, num_steps, mode)
-        self.beta = _beta(beta)
+        self.beta = check.decay_coefficient("beta", beta)
         self.diverge_factor = check.positive_float("diverge_factor", diverge_factor)
         if self.diverge_factor <= 1:
             raise ValueError("`diverge_factor` must be > 1. "
