@@ -230,7 +230,8 @@ def test_cyclical_loss_controller_is_the_schedule_times_the_factor_below_thresho
 
 @pytest.mark.parametrize("make, error, words", [
     (lambda: GradientNormController(0.1, min_lr=0.2), ValueError, "`min_lr` must be <="),
-    (lambda: GradientNormController(0.1, smoothing=1.0), ValueError, "`smoothing` must be in"),
+    (lambda: GradientNormController(0.1, smoothing=1.0), ValueError,
+     "`smoothing` must be a number in [0, 1)"),
     (lambda: GradientNormController("0.1"), TypeError, "`base_lr`"),
     (lambda: LossTrendController(0.1, window=5), ValueError, "`window` must be even"),
     (lambda: LossTrendController(0.1, increase=0.9), ValueError, "`increase` must be >= 1"),
