@@ -206,6 +206,18 @@ def _trainable(model: object, argument: str = "model") -> list:
     return variables
 
 
+def _optimizer_of(model: keras.Model, optimizer: object) -> keras.optimizers.Optimizer:
+    """``optimizer``, or the compiled ``model.optimizer`` when it is None; checked."""
+    if optimizer is None:
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is None:
+            raise ValueError("`model` is not compiled; pass `optimizer` or compile it first.")
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError("`optimizer` must be a Keras optimizer. "
+                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
+    return optimizer
+
+
 def multi_optimizer(
     model: keras.Model,
     rules: dict,
@@ -340,13 +352,7 @@ def rate_table(
     Introduced in ``notebooks/03_per_variable_learning_rates.ipynb``.
     """
     variables = _trainable(model)
-    if optimizer is None:
-        optimizer = getattr(model, "optimizer", None)
-        if optimizer is None:
-            raise ValueError("`model` is not compiled; pass `optimizer` or compile it first.")
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError("`optimizer` must be a Keras optimizer. "
-                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
+    optimizer = _optimizer_of(model, optimizer)
     if isinstance(optimizer, keras.optimizers.MultiOptimizer):
         # The map (an OptimizerMap or a function) is the constructor's argument; Keras keeps
         # it as ``_optimizer_map`` and calls it on each variable in ``build``.
@@ -368,15 +374,14 @@ def rate_table(
 __all__ += ["find_lr"]
 
 
-def _sub_optimizers(optimizer: keras.optimizers.Optimizer) -> list:
+def _fixed_rate_sub_optimizers(optimizer: keras.optimizers.Optimizer) -> list:
     """The plain optimizers whose rates the sweep sets: the optimizer, or a MultiOptimizer's."""
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         raise TypeError("find_lr does not support a LossScaleOptimizer; run the range test "
                         "in float32 with the inner optimizer.")
-    inner = (optimizer.optimizers if isinstance(optimizer, keras.optimizers.MultiOptimizer)
-             else [optimizer])
+    inner = [sub for _, sub in _named_sub_optimizers(optimizer, "optimizer")]
     for sub in inner:
-        if isinstance(sub.get_config()["learning_rate"], dict):
+        if _has_schedule(sub):
             raise TypeError(
                 f"optimizer {sub.name!r} has a learning-rate schedule; the range test needs "
                 "a fixed rate to sweep. Compile with a float rate for the test, then with "
@@ -499,13 +504,8 @@ def find_lr(
         if len(x) == 0 or len(x) != len(y):
             raise ValueError("`x` and `y` must hold the same number of samples, at least one. "
                              f"Received: {len(x)} and {len(y)}")
-    optimizer = model.optimizer if optimizer is None else optimizer
-    if optimizer is None:
-        raise ValueError("`model` is not compiled; pass `optimizer` or compile it first.")
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError("`optimizer` must be a Keras optimizer. "
-                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
-    inner = _sub_optimizers(optimizer)
+    optimizer = _optimizer_of(model, optimizer)
+    inner = _fixed_rate_sub_optimizers(optimizer)
     loss = getattr(model, "loss", None) if loss is None else loss
     if loss is None:
         raise ValueError("`model` has no compiled loss; pass `loss` or compile it first.")
@@ -571,6 +571,11 @@ def _named_sub_optimizers(optimizer: object, argument: str = "model.optimizer") 
         raise TypeError(f"`{argument}` must be a Keras optimizer; compile the model first. "
                         f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
     return [(optimizer.name, optimizer)]
+
+
+def _has_schedule(optimizer: keras.optimizers.Optimizer) -> bool:
+    """Whether the rate is a ``LearningRateSchedule`` (else a variable that can be set)."""
+    return isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
 
 
 def _step_of(optimizer) -> int:
@@ -691,7 +696,7 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
                 "keras.optimizers.schedules.LearningRateSchedule."
             )
         for name, sub in subs:
-            if isinstance(sub._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            if _has_schedule(sub):
                 raise ValueError(
                     f"optimizer {name!r} already has a LearningRateSchedule "
                     f"({type(sub._learning_rate).__name__}); BatchLearningRateScheduler needs "
@@ -810,9 +815,8 @@ class LearningRateLogger(keras.callbacks.Callback):
         step = _step_of(self._optimizer) - 1  # the update that just happened
         self.steps.append(step)
         for key, (_, sub) in zip(self._keys, self._subs, strict=True):
-            rate = sub._learning_rate
-            if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
-                value = np.asarray(rate(step))
+            if _has_schedule(sub):
+                value = np.asarray(sub._learning_rate(step))
             else:
-                value = rate.numpy()
+                value = sub._learning_rate.numpy()
             self.history[key].append(float(np.float32(value)))
