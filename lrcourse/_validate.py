@@ -204,3 +204,19 @@ def decay_coefficient(name: str, value: object) -> float:
     if not 0 <= number < 1:
         raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
     return number
+
+
+def scheduled_rate(value: float, step: object) -> float:
+    """Return ``value``, the rate a ``schedule`` gave at ``step``, or raise if it is not >= 0.
+
+    >>> scheduled_rate(0.1, 3)
+    0.1
+    >>> scheduled_rate(float("nan"), 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: `schedule` returned nan at step 3; a learning rate must be a finite number >= 0.
+    """
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
+                         "must be a finite number >= 0.")
+    return value

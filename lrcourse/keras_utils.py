@@ -7,7 +7,6 @@ Introduced in ``notebooks/02_schedules.ipynb`` (schedules) and
 from __future__ import annotations
 
 import functools
-import math
 import random
 import re
 
@@ -605,13 +604,6 @@ def _rate_writer(variable):
     return variable.assign
 
 
-def _checked_rate(value: float, step: int) -> float:
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
-                         "must be a finite number >= 0.")
-    return value
-
-
 class BatchLearningRateScheduler(keras.callbacks.Callback):
     """Set the learning rate before every batch from the optimizer's global step.
 
@@ -750,10 +742,10 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
         for i, (write, (sub, fn)) in enumerate(zip(self._writers, self._targets, strict=True)):
             if planned:
                 values, tensors = self._planned[i]
-                _checked_rate(values[index], step)
+                check.scheduled_rate(values[index], step)
                 write(value=tensors[index])
             else:
-                value = _checked_rate(float(fn(step)), step)
+                value = check.scheduled_rate(float(fn(step)), step)
                 write(value=keras.ops.convert_to_tensor(value, dtype=sub.learning_rate.dtype))
 
 

@@ -7,7 +7,6 @@ Introduced in ``notebooks/02_schedules.ipynb`` (schedules) and
 from __future__ import annotations
 
 import copy
-import math
 import numbers
 import random
 from collections.abc import Callable, Mapping
@@ -103,10 +102,7 @@ def _rate_factor(schedule: Callable, reference: float) -> Callable[[int], float]
     block_start, block = 0, []
 
     def scaled(step, value) -> float:
-        if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
-                             "must be a finite number >= 0.")
-        return value / reference
+        return check.scheduled_rate(value, step) / reference
 
     if not isinstance(schedule, _schedules.Schedule):
         return lambda step: scaled(step, float(schedule(step)))
