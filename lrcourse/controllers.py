@@ -462,7 +462,7 @@ def run_controller(controller, signals: dict, backend: str = "numpy") -> np.ndar
     for i in range(next(iter(lengths.values()))):
         values = {name: _float(name, i, series[i]) for name, series in signals.items()}
         rate, state = controller.update(state, ops, **values)
-        rates.append(float(np.asarray(rate)) if ops.name != "torch" else float(rate))
+        rates.append(float(rate))  # a 0-d array or tensor of any of the three backends
     return np.array(rates)
 
 
