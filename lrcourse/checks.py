@@ -1085,8 +1085,9 @@ def _check_warmup_callback(answer: Callable) -> None:
         raise Wrong(message)
 
 
-def _torch_epoch(make_scheduler, batches, *, order: str = "right", zero_grad: bool = True):
-    """One epoch of SGD on a small linear model; the rates used and the final weights."""
+def _logged_sgd(make_scheduler):
+    """A seeded ``Linear(4, 3)``, its SGD optimizer, the scheduler, and the list that an
+    optimizer-step hook fills with the rate each update uses."""
     import torch
 
     torch.manual_seed(0)
@@ -1096,15 +1097,20 @@ def _torch_epoch(make_scheduler, batches, *, order: str = "right", zero_grad: bo
     used = []
     optimizer.register_step_pre_hook(
         lambda opt, args, kwargs: used.append(opt.param_groups[0]["lr"]))
+    return model, optimizer, scheduler, used
+
+
+def _torch_epoch(make_scheduler, batches, *, zero_grad: bool = True):
+    """One epoch of SGD on a small linear model; the rates used and the final weights."""
+    import torch
+
+    model, optimizer, scheduler, used = _logged_sgd(make_scheduler)
     for x, y in batches:
         if zero_grad:
             optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
-        if order == "scheduler first":
-            scheduler.step()
         optimizer.step()
-        if order == "right":
-            scheduler.step()
+        scheduler.step()
     return np.array(used), [p.detach().numpy().copy() for p in model.parameters()]
 
 
@@ -1123,7 +1129,7 @@ def _scheduler_cases(num_batches: int) -> dict:
             "OneCycleLR(max_lr=0.5, total_steps=len(batches))": one_cycle}
 
 
-def _stepped_twice(make_scheduler, num_batches: int, num_steps: int) -> np.ndarray:
+def _stepped_twice(make_scheduler, num_steps: int) -> np.ndarray:
     """The rates of the first ``num_steps`` updates when the scheduler steps twice per batch."""
     import warnings
 
@@ -1160,13 +1166,7 @@ def _check_scheduler_order(answer: Callable) -> None:
                 torch.randint(0, 3, (8,), generator=generator)) for _ in range(8)]
     for name, make in _scheduler_cases(len(batches)).items():
         expected, expected_weights = _torch_epoch(make, batches)
-        torch.manual_seed(0)
-        model = torch.nn.Linear(4, 3)
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        scheduler = make(optimizer)
-        used = []
-        optimizer.register_step_pre_hook(
-            lambda opt, args, kwargs, used=used: used.append(opt.param_groups[0]["lr"]))
+        model, optimizer, scheduler, used = _logged_sgd(make)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PyTorch warns about the wrong order; we diagnose
             answer(model, optimizer, scheduler, batches)
@@ -1184,7 +1184,7 @@ def _check_scheduler_order(answer: Callable) -> None:
             if np.allclose(received, expected[0], rtol=1e-9):
                 raise Wrong(message, "the rate never moved during the epoch: call "
                                      "scheduler.step() once per batch, not once per epoch")
-            if np.allclose(received[:4], _stepped_twice(make, len(batches), 4), rtol=1e-9):
+            if np.allclose(received[:4], _stepped_twice(make, 4), rtol=1e-9):
                 raise Wrong(message, "scheduler.step() is called twice per batch")
             raise Wrong(message)
         weights = [p.detach().numpy() for p in model.parameters()]
