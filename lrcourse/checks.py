@@ -1445,13 +1445,12 @@ def _keras_run_float64(optimizer, grads: list[np.ndarray], start: np.ndarray) ->
     return np.array(path)
 
 
-def _rmsprop_path(grads: list[np.ndarray], start: np.ndarray, lr: float, rho: float,
-                  epsilon: float, *, inside: bool) -> np.ndarray:
-    w, v, path = start.copy(), np.zeros_like(start), []
+def _rule_path(rule, grads: list[np.ndarray], start: np.ndarray) -> np.ndarray:
+    """The parameters after each of ``grads``, applied by an ``lrcourse.optimizers`` rule."""
+    w, state, path = start, rule.init(start), []
     for g in grads:
-        v = rho * v + (1 - rho) * g * g
-        w = w - lr * g / (np.sqrt(v + epsilon) if inside else np.sqrt(v) + epsilon)
-        path.append(w.copy())
+        w, state = rule.step(w, g, state)
+        path.append(w)
     return np.array(path)
 
 
@@ -1464,6 +1463,8 @@ def _rmsprop_path(grads: list[np.ndarray], start: np.ndarray, lr: float, rho: fl
 def _check_keras_rmsprop_match(answer: Callable) -> None:
     import keras
 
+    from lrcourse.optimizers import rmsprop
+
     optimizer = answer()
     if not isinstance(optimizer, keras.optimizers.RMSprop):
         raise Wrong(f"expected a keras.optimizers.RMSprop, received "
@@ -1475,7 +1476,7 @@ def _check_keras_rmsprop_match(answer: Callable) -> None:
     start = np.array([1.0, -2.0, 0.5, 3.0])
     grads = [rng.standard_normal(4) * scales + 0.3 * scales for _ in range(60)]
     received = _keras_run_float64(optimizer, grads, start)
-    expected = _rmsprop_path(grads, start, 0.01, 0.99, 1e-8, inside=False)
+    expected = _rule_path(rmsprop(0.01), grads, start)  # torch.optim.RMSprop's defaults
     if np.allclose(received, expected, rtol=1e-5, atol=1e-9):
         if float(getattr(optimizer, "momentum", 0.0)) or getattr(optimizer, "centered", False) \
                 or optimizer.weight_decay:
