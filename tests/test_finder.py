@@ -204,14 +204,3 @@ def test_result_is_a_frozen_dataclass_with_the_documented_fields():
     with pytest.raises(AttributeError):
         result.suggested_lr = 1.0
     assert "<- suggested_lr" in result.summary()
-
-
-def test_importing_the_finder_and_its_plot_pulls_in_no_framework():
-    import subprocess
-    import sys
-
-    code = ("import sys, lrcourse.finder, lrcourse.plotting\n"
-            "print(sorted(m for m in ('tensorflow', 'torch', 'keras') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
-    assert result.stdout.strip() == "[]"

@@ -2,8 +2,6 @@
 backends, and the one-trace rule for a ``tf.function`` step whose rate changes."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -306,13 +304,6 @@ def test_a_rate_held_in_a_variable_traces_once_a_python_float_every_time():
         step_with_float(X, Y, float(rate))
     assert traces == {"variable": 1, "float": len(set(rates.tolist()))}
     assert float(optimizer.learning_rate) == pytest.approx(rates[-1], rel=1e-6)
-
-
-def test_importing_controllers_imports_no_framework():
-    code = ("import sys, lrcourse.controllers\n"
-            "assert 'tensorflow' not in sys.modules and 'torch' not in sys.modules\n"
-            "assert 'keras' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True, env=os.environ.copy())
 
 
 def test_plot_learning_rates_draws_each_column_and_refuses_bad_input():
