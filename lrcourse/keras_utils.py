@@ -398,8 +398,8 @@ def _batches(x, y, batch_size: int, seed: int):
             for batch in x:
                 count += 1
                 yield batch[0], batch[1]
-            if count == 0:
-                return
+            if count == 0:  # a dataset of unknown cardinality that turned out empty
+                raise ValueError("`x` is an empty tf.data.Dataset: it yields no batches.")
     rng = np.random.default_rng(seed)  # private generator: the global ones stay untouched
     while True:
         order = rng.permutation(len(x))

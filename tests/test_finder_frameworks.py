@@ -299,6 +299,8 @@ def test_keras_records_each_batch_own_loss_not_a_running_mean():
     ({"x": np.zeros((0, 8), "float32"), "y": np.zeros(0)}, "at least one"),
     ({"x": tf.data.Dataset.from_tensor_slices((np.zeros((0, 8)), np.zeros(0))).batch(4),
       "y": None}, "empty tf.data.Dataset"),
+    ({"x": tf.data.Dataset.from_tensor_slices((np.zeros((8, 8)), np.zeros(8)))
+      .filter(lambda inputs, target: False).batch(4), "y": None}, "empty tf.data.Dataset"),
 ])
 def test_keras_bad_arguments_raise_before_the_model_is_touched(overrides, words):
     model, x, y = keras_setup()
