@@ -52,6 +52,8 @@ def check_sweep(start_lr: object, end_lr: object, num_steps: object, mode: objec
         Traceback (most recent call last):
         ...
         ValueError: `start_lr` must be < `end_lr`. Received: start_lr=1.0, end_lr=1e-05
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
     """
     start_lr = check.positive_float("start_lr", start_lr)
     end_lr = check.positive_float("end_lr", end_lr)
