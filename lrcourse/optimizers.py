@@ -360,11 +360,21 @@ def rmsprop(learning_rate, *, rho: float = 0.99, epsilon: float = 1e-8, momentum
         "centered": centered, "epsilon_inside_sqrt": epsilon_inside_sqrt})
 
 
-def _adam_update(beta_1: float, beta_2: float, epsilon: float, amsgrad: bool,
-                 epsilon_before_correction: bool, l2: float, decoupled: float):
+def _adam_rule(name: str, learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
+               epsilon_before_correction, *, decoupled: bool) -> UpdateRule:
+    """Adam (``decoupled=False``: L2 in the gradient) or AdamW (decoupled decay), checked."""
+    learning_rate = _learning_rate(learning_rate)
+    beta_1 = _validate.decay_coefficient("beta_1", beta_1)
+    beta_2 = _validate.decay_coefficient("beta_2", beta_2)
+    epsilon = _validate.nonnegative_float("epsilon", epsilon)
+    amsgrad = _validate.boolean("amsgrad", amsgrad)
+    weight_decay = _validate.nonnegative_float("weight_decay", weight_decay)
+    before = _validate.boolean("epsilon_before_correction", epsilon_before_correction)
+    l2, shrink = (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
+
     def update(w, g, slots, rate, t):
-        if decoupled:
-            w = w * (1 - rate * decoupled)
+        if shrink:
+            w = w * (1 - rate * shrink)
         if l2:
             g = g + l2 * w
         m = beta_1 * slots["momentum"] + (1 - beta_1) * g
@@ -373,13 +383,15 @@ def _adam_update(beta_1: float, beta_2: float, epsilon: float, amsgrad: bool,
         second = v_max if amsgrad else v
         correction_1 = 1 - beta_1**t
         correction_2 = 1 - beta_2**t
-        if epsilon_before_correction:
+        if before:
             step = rate * np.sqrt(correction_2) / correction_1 * m / (np.sqrt(second) + epsilon)
         else:
             step = rate * (m / correction_1) / (np.sqrt(second / correction_2) + epsilon)
         return w - step, {"momentum": m, "velocity": v, "max_velocity": v_max}
 
-    return update
+    return _rule(name, ("momentum", "velocity", "max_velocity"), update, {
+        "learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
+        "amsgrad": amsgrad, "weight_decay": weight_decay, "epsilon_before_correction": before})
 
 
 def adam(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
@@ -426,17 +438,8 @@ def adam(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: 
 
     Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
     """
-    learning_rate = _learning_rate(learning_rate)
-    beta_1 = _validate.decay_coefficient("beta_1", beta_1)
-    beta_2 = _validate.decay_coefficient("beta_2", beta_2)
-    epsilon = _validate.nonnegative_float("epsilon", epsilon)
-    amsgrad = _validate.boolean("amsgrad", amsgrad)
-    weight_decay = _validate.nonnegative_float("weight_decay", weight_decay)
-    before = _validate.boolean("epsilon_before_correction", epsilon_before_correction)
-    update = _adam_update(beta_1, beta_2, epsilon, amsgrad, before, weight_decay, 0.0)
-    return _rule("adam", ("momentum", "velocity", "max_velocity"), update, {
-        "learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
-        "amsgrad": amsgrad, "weight_decay": weight_decay, "epsilon_before_correction": before})
+    return _adam_rule("adam", learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
+                      epsilon_before_correction, decoupled=False)
 
 
 def adamw(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
@@ -477,17 +480,8 @@ def adamw(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon:
 
     Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
     """
-    learning_rate = _learning_rate(learning_rate)
-    beta_1 = _validate.decay_coefficient("beta_1", beta_1)
-    beta_2 = _validate.decay_coefficient("beta_2", beta_2)
-    epsilon = _validate.nonnegative_float("epsilon", epsilon)
-    amsgrad = _validate.boolean("amsgrad", amsgrad)
-    weight_decay = _validate.nonnegative_float("weight_decay", weight_decay)
-    before = _validate.boolean("epsilon_before_correction", epsilon_before_correction)
-    update = _adam_update(beta_1, beta_2, epsilon, amsgrad, before, 0.0, weight_decay)
-    return _rule("adamw", ("momentum", "velocity", "max_velocity"), update, {
-        "learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
-        "weight_decay": weight_decay, "amsgrad": amsgrad, "epsilon_before_correction": before})
+    return _adam_rule("adamw", learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
+                      epsilon_before_correction, decoupled=True)
 
 
 def run(rule: UpdateRule, params: object, gradient: Callable[[object], object],
