@@ -378,7 +378,7 @@ def _fixed_rate_sub_optimizers(optimizer: keras.optimizers.Optimizer) -> list:
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         raise TypeError("find_lr does not support a LossScaleOptimizer; run the range test "
                         "in float32 with the inner optimizer.")
-    inner = [sub for _, sub in _named_sub_optimizers(optimizer, "optimizer")]
+    inner = [sub for _, sub in _named_sub_optimizers(optimizer)]
     for sub in inner:
         if _has_schedule(sub):
             raise TypeError(
@@ -555,7 +555,7 @@ def find_lr(
 __all__ += ["BatchLearningRateScheduler", "LearningRateLogger"]
 
 
-def _named_sub_optimizers(optimizer: object, argument: str = "model.optimizer") -> list:
+def _named_sub_optimizers(optimizer: object) -> list:
     """``[(name, optimizer)]``: the sub-optimizers of a ``MultiOptimizer``, or the optimizer.
 
     A ``LossScaleOptimizer`` (which ``compile`` wraps around the optimizer under a
@@ -567,7 +567,7 @@ def _named_sub_optimizers(optimizer: object, argument: str = "model.optimizer") 
     if isinstance(optimizer, keras.optimizers.MultiOptimizer):
         return [(sub.name, sub) for sub in optimizer.optimizers]
     if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError(f"`{argument}` must be a Keras optimizer; compile the model first. "
+        raise TypeError("`model.optimizer` must be a Keras optimizer; compile the model first. "
                         f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
     return [(optimizer.name, optimizer)]
 
