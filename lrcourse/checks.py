@@ -884,7 +884,8 @@ def _finder_curve(kind: str) -> tuple[np.ndarray, np.ndarray, float, float]:
     x = np.log10(lrs)
     rng = np.random.default_rng({"clean": 0, "noisy": 1, "spike": 2, "shifted": 3}[kind])
     centre = -1.5 if kind == "shifted" else -2.5
-    losses = 2.3 - np.tanh(1.6 * (x - centre)) + np.exp(3.5 * (x - centre - 1.9))
+    clean = 2.3 - np.tanh(1.6 * (x - centre)) + np.exp(3.5 * (x - centre - 1.9))
+    losses = clean
     if kind in ("noisy", "spike"):
         losses = losses * (1 + 0.03 * rng.standard_normal(lrs.size))
     if kind == "spike":
@@ -892,7 +893,7 @@ def _finder_curve(kind: str) -> tuple[np.ndarray, np.ndarray, float, float]:
         losses[near:near + 4] = losses[near] + np.array([2.5, 6.0, 1.0, 0.2]) * 0.6
         losses[near + 4:near + 6] = losses.min() * np.array([0.96, 0.93])  # a fake dip
         losses[near + 6:] = np.maximum(losses[near + 6:], 8.0)
-    bottom = lrs[np.argmin(2.3 - np.tanh(1.6 * (x - centre)) + np.exp(3.5 * (x - centre - 1.9)))]
+    bottom = lrs[np.argmin(clean)]
     return lrs, losses, 10.0 ** (centre - 1.0), bottom / 3
 
 
