@@ -340,6 +340,8 @@ class RangeTest:
         start_lr, end_lr, num_steps, mode: the sweep, as :func:`sweep_rates`.
         beta: smoothing weight, as :func:`smooth`.
         diverge_factor: a number > 1.
+        suggestion: which of ``SUGGESTIONS`` :meth:`result` makes ``suggested_lr``; checked
+            here, before any training.
 
     Example:
         >>> test = RangeTest(1e-3, 1.0, 4, diverge_factor=2.0, beta=0.0)
@@ -352,9 +354,11 @@ class RangeTest:
     """
 
     def __init__(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
-                 mode: str = "exp", *, beta: float = 0.9, diverge_factor: float = 4.0):
+                 mode: str = "exp", *, beta: float = 0.9, diverge_factor: float = 4.0,
+                 suggestion: str = "minimum_div_10"):
         self.rates = sweep_rates(start_lr, end_lr, num_steps, mode)
         self.beta = check.decay_coefficient("beta", beta)
+        self.suggestion = check.choice("suggestion", suggestion, SUGGESTIONS)
         self.diverge_factor = check.positive_float("diverge_factor", diverge_factor)
         if self.diverge_factor <= 1:
             raise ValueError("`diverge_factor` must be > 1. "
@@ -396,8 +400,8 @@ class RangeTest:
             return False
         return len(self.losses) < self.rates.size
 
-    def result(self, suggestion: str = "minimum_div_10") -> FinderResult:
-        """:func:`analyze` of what was recorded.
+    def result(self) -> FinderResult:
+        """:func:`analyze` of what was recorded, with this test's ``suggestion``.
 
         Example:
             >>> test = RangeTest(1e-3, 1.0, 3)
@@ -406,5 +410,5 @@ class RangeTest:
             ...
             ValueError: a range test needs at least 2 points. Received: 0
         """
-        return analyze(self.lrs, self.losses, beta=self.beta, suggestion=suggestion,
+        return analyze(self.lrs, self.losses, beta=self.beta, suggestion=self.suggestion,
                        stop_reason=self.stop_reason)

@@ -16,7 +16,7 @@ import numpy as np
 from lrcourse import _rules
 from lrcourse import _validate as check
 from lrcourse import schedules as _schedules
-from lrcourse.finder import SUGGESTIONS, FinderResult, RangeTest
+from lrcourse.finder import FinderResult, RangeTest
 
 __all__ = [
     "LrcourseSchedule",
@@ -486,8 +486,7 @@ def find_lr(
 
     variables = _trainable(model)
     test = RangeTest(start_lr, end_lr, num_steps, mode, beta=beta,
-                     diverge_factor=diverge_factor)
-    check.choice("suggestion", suggestion, SUGGESTIONS)
+                     diverge_factor=diverge_factor, suggestion=suggestion)
     seed = check.seed("seed", seed)
     if isinstance(x, tf.data.Dataset):
         if y is not None:
@@ -546,7 +545,7 @@ def find_lr(
             variable.assign(value)
         random.setstate(rng[0])
         np.random.set_state(rng[1])
-    return test.result(suggestion)
+    return test.result()
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from lrcourse import _rules
 from lrcourse import _validate as check
 from lrcourse import schedules as _schedules
-from lrcourse.finder import SUGGESTIONS, FinderResult, RangeTest
+from lrcourse.finder import FinderResult, RangeTest
 
 __all__ = ["ParamGroups", "as_lambda_lr", "is_bias_or_norm", "param_groups"]
 
@@ -460,8 +460,7 @@ def find_lr(
         raise TypeError("`loss_fn` must be a function (outputs, targets) -> loss. "
                         f"Received: {loss_fn!r:.60} ({type(loss_fn).__name__})")
     test = RangeTest(start_lr, end_lr, num_steps, mode, beta=beta,
-                     diverge_factor=diverge_factor)
-    check.choice("suggestion", suggestion, SUGGESTIONS)
+                     diverge_factor=diverge_factor, suggestion=suggestion)
     try:
         size = len(train_loader)
     except TypeError:
@@ -498,4 +497,4 @@ def find_lr(
                 break
     finally:
         snapshot.restore()
-    return test.result(suggestion)
+    return test.result()
