@@ -380,9 +380,10 @@ def _fixed_rate_sub_optimizers(optimizer: keras.optimizers.Optimizer) -> list:
                         "in float32 with the inner optimizer.")
     inner = [sub for _, sub in _named_sub_optimizers(optimizer)]
     for sub in inner:
-        if _has_schedule(sub):
+        if not _has_fixed_rate(sub):
             raise TypeError(
-                f"optimizer {sub.name!r} has a learning-rate schedule; the range test needs "
+                f"optimizer {sub.name!r} has a learning-rate schedule (or a callable rate); "
+                "the range test needs "
                 "a fixed rate to sweep. Compile with a float rate for the test, then with "
                 "your schedule (lesson 06 shows how to build one from the result).")
     return inner
@@ -571,9 +572,9 @@ def _named_sub_optimizers(optimizer: object) -> list:
     return [(optimizer.name, optimizer)]
 
 
-def _has_schedule(optimizer: keras.optimizers.Optimizer) -> bool:
-    """Whether the rate is a ``LearningRateSchedule`` (else a variable that can be set)."""
-    return isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+def _has_fixed_rate(optimizer: keras.optimizers.Optimizer) -> bool:
+    """Whether the rate is a variable that can be set (not a schedule or a callable)."""
+    return isinstance(optimizer._learning_rate, keras.Variable)
 
 
 def _step_of(optimizer) -> int:
@@ -687,9 +688,9 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
                 "keras.optimizers.schedules.LearningRateSchedule."
             )
         for name, sub in subs:
-            if _has_schedule(sub):
+            if not _has_fixed_rate(sub):
                 raise ValueError(
-                    f"optimizer {name!r} already has a LearningRateSchedule "
+                    f"optimizer {name!r} already has a LearningRateSchedule or callable rate "
                     f"({type(sub._learning_rate).__name__}); BatchLearningRateScheduler needs "
                     "a fixed rate to overwrite. Compile with a float learning_rate, or drop "
                     "this callback and keep the schedule."
@@ -806,8 +807,11 @@ class LearningRateLogger(keras.callbacks.Callback):
         step = _step_of(self._optimizer) - 1  # the update that just happened
         self.steps.append(step)
         for key, (_, sub) in zip(self._keys, self._subs, strict=True):
-            if _has_schedule(sub):
-                value = np.asarray(sub._learning_rate(step))
-            else:
-                value = sub._learning_rate.numpy()
+            rate = sub._learning_rate
+            if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+                value = np.asarray(rate(step))
+            elif _has_fixed_rate(sub):
+                value = rate.numpy()
+            else:  # a callable rate, which Keras calls without arguments
+                value = np.asarray(rate())
             self.history[key].append(float(np.float32(value)))

@@ -322,6 +322,13 @@ def test_keras_schedule_is_refused_with_a_clear_type_error():
         keras_utils.find_lr(model, np.zeros((4, 2)), np.zeros((4, 1)))
 
 
+def test_keras_callable_rate_is_refused_like_a_schedule():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(lambda: 0.1), loss="mse")
+    with pytest.raises(TypeError, match="learning-rate schedule \\(or a callable rate\\)"):
+        keras_utils.find_lr(model, np.zeros((4, 2)), np.zeros((4, 1)))
+
+
 def test_keras_loss_includes_the_regularisation_losses():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(

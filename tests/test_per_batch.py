@@ -113,6 +113,16 @@ def test_scheduler_refuses_bad_schedules(bad, error, words):
     assert words in str(info.value)
 
 
+def test_scheduler_refuses_a_callable_rate_and_the_logger_reads_it():
+    model = linear_model()
+    model.compile(optimizer=keras.optimizers.SGD(lambda: 0.05), loss="mse")
+    with pytest.raises(ValueError, match="already has a LearningRateSchedule or callable rate"):
+        model.fit(X, Y, verbose=0, callbacks=[BatchLearningRateScheduler(schedules.constant(0.1))])
+    logger = LearningRateLogger()
+    model.fit(X, Y, batch_size=5, verbose=0, callbacks=[logger])
+    np.testing.assert_allclose(logger.history["learning_rate"], [0.05, 0.05], rtol=1e-6)
+
+
 def test_scheduler_refuses_an_optimizer_with_a_schedule_and_unknown_names():
     model = linear_model()
     decay = keras.optimizers.schedules.ExponentialDecay(0.2, 2, 0.5)
