@@ -186,3 +186,37 @@ def boolean(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"`{name}` must be a bool. Received: {name}={value!r}")
     return value
+
+
+def decay_coefficient(name: str, value: object) -> float:
+    """Return ``value`` as a float, or raise if it is not in the half-open interval [0, 1).
+
+    For the weight of the past in a moving average (``beta_1``, ``rho``, ``smoothing``).
+
+    >>> decay_coefficient("beta", 0.9)
+    0.9
+    >>> decay_coefficient("beta", 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: `beta` must be a number in [0, 1). Received: beta=1.0
+    """
+    number = real(name, value, expected="a number in [0, 1)")
+    if not 0 <= number < 1:
+        raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
+    return number
+
+
+def scheduled_rate(value: float, step: object) -> float:
+    """Return ``value``, the rate a ``schedule`` gave at ``step``, or raise if it is not >= 0.
+
+    >>> scheduled_rate(0.1, 3)
+    0.1
+    >>> scheduled_rate(float("nan"), 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: `schedule` returned nan at step 3; a learning rate must be a finite number >= 0.
+    """
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
+                         "must be a finite number >= 0.")
+    return value

@@ -884,7 +884,8 @@ def _finder_curve(kind: str) -> tuple[np.ndarray, np.ndarray, float, float]:
     x = np.log10(lrs)
     rng = np.random.default_rng({"clean": 0, "noisy": 1, "spike": 2, "shifted": 3}[kind])
     centre = -1.5 if kind == "shifted" else -2.5
-    losses = 2.3 - np.tanh(1.6 * (x - centre)) + np.exp(3.5 * (x - centre - 1.9))
+    clean = 2.3 - np.tanh(1.6 * (x - centre)) + np.exp(3.5 * (x - centre - 1.9))
+    losses = clean
     if kind in ("noisy", "spike"):
         losses = losses * (1 + 0.03 * rng.standard_normal(lrs.size))
     if kind == "spike":
@@ -892,7 +893,7 @@ def _finder_curve(kind: str) -> tuple[np.ndarray, np.ndarray, float, float]:
         losses[near:near + 4] = losses[near] + np.array([2.5, 6.0, 1.0, 0.2]) * 0.6
         losses[near + 4:near + 6] = losses.min() * np.array([0.96, 0.93])  # a fake dip
         losses[near + 6:] = np.maximum(losses[near + 6:], 8.0)
-    bottom = lrs[np.argmin(2.3 - np.tanh(1.6 * (x - centre)) + np.exp(3.5 * (x - centre - 1.9)))]
+    bottom = lrs[np.argmin(clean)]
     return lrs, losses, 10.0 ** (centre - 1.0), bottom / 3
 
 
@@ -1085,8 +1086,9 @@ def _check_warmup_callback(answer: Callable) -> None:
         raise Wrong(message)
 
 
-def _torch_epoch(make_scheduler, batches, *, order: str = "right", zero_grad: bool = True):
-    """One epoch of SGD on a small linear model; the rates used and the final weights."""
+def _logged_sgd(make_scheduler):
+    """A seeded ``Linear(4, 3)``, its SGD optimizer, the scheduler, and the list that an
+    optimizer-step hook fills with the rate each update uses."""
     import torch
 
     torch.manual_seed(0)
@@ -1096,15 +1098,20 @@ def _torch_epoch(make_scheduler, batches, *, order: str = "right", zero_grad: bo
     used = []
     optimizer.register_step_pre_hook(
         lambda opt, args, kwargs: used.append(opt.param_groups[0]["lr"]))
+    return model, optimizer, scheduler, used
+
+
+def _torch_epoch(make_scheduler, batches, *, zero_grad: bool = True):
+    """One epoch of SGD on a small linear model; the rates used and the final weights."""
+    import torch
+
+    model, optimizer, scheduler, used = _logged_sgd(make_scheduler)
     for x, y in batches:
         if zero_grad:
             optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
-        if order == "scheduler first":
-            scheduler.step()
         optimizer.step()
-        if order == "right":
-            scheduler.step()
+        scheduler.step()
     return np.array(used), [p.detach().numpy().copy() for p in model.parameters()]
 
 
@@ -1123,7 +1130,7 @@ def _scheduler_cases(num_batches: int) -> dict:
             "OneCycleLR(max_lr=0.5, total_steps=len(batches))": one_cycle}
 
 
-def _stepped_twice(make_scheduler, num_batches: int, num_steps: int) -> np.ndarray:
+def _stepped_twice(make_scheduler, num_steps: int) -> np.ndarray:
     """The rates of the first ``num_steps`` updates when the scheduler steps twice per batch."""
     import warnings
 
@@ -1160,13 +1167,7 @@ def _check_scheduler_order(answer: Callable) -> None:
                 torch.randint(0, 3, (8,), generator=generator)) for _ in range(8)]
     for name, make in _scheduler_cases(len(batches)).items():
         expected, expected_weights = _torch_epoch(make, batches)
-        torch.manual_seed(0)
-        model = torch.nn.Linear(4, 3)
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        scheduler = make(optimizer)
-        used = []
-        optimizer.register_step_pre_hook(
-            lambda opt, args, kwargs, used=used: used.append(opt.param_groups[0]["lr"]))
+        model, optimizer, scheduler, used = _logged_sgd(make)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PyTorch warns about the wrong order; we diagnose
             answer(model, optimizer, scheduler, batches)
@@ -1184,7 +1185,7 @@ def _check_scheduler_order(answer: Callable) -> None:
             if np.allclose(received, expected[0], rtol=1e-9):
                 raise Wrong(message, "the rate never moved during the epoch: call "
                                      "scheduler.step() once per batch, not once per epoch")
-            if np.allclose(received[:4], _stepped_twice(make, len(batches), 4), rtol=1e-9):
+            if np.allclose(received[:4], _stepped_twice(make, 4), rtol=1e-9):
                 raise Wrong(message, "scheduler.step() is called twice per batch")
             raise Wrong(message)
         weights = [p.detach().numpy() for p in model.parameters()]
@@ -1445,13 +1446,12 @@ def _keras_run_float64(optimizer, grads: list[np.ndarray], start: np.ndarray) ->
     return np.array(path)
 
 
-def _rmsprop_path(grads: list[np.ndarray], start: np.ndarray, lr: float, rho: float,
-                  epsilon: float, *, inside: bool) -> np.ndarray:
-    w, v, path = start.copy(), np.zeros_like(start), []
+def _rule_path(rule, grads: list[np.ndarray], start: np.ndarray) -> np.ndarray:
+    """The parameters after each of ``grads``, applied by an ``lrcourse.optimizers`` rule."""
+    w, state, path = start, rule.init(start), []
     for g in grads:
-        v = rho * v + (1 - rho) * g * g
-        w = w - lr * g / (np.sqrt(v + epsilon) if inside else np.sqrt(v) + epsilon)
-        path.append(w.copy())
+        w, state = rule.step(w, g, state)
+        path.append(w)
     return np.array(path)
 
 
@@ -1464,6 +1464,8 @@ def _rmsprop_path(grads: list[np.ndarray], start: np.ndarray, lr: float, rho: fl
 def _check_keras_rmsprop_match(answer: Callable) -> None:
     import keras
 
+    from lrcourse.optimizers import rmsprop
+
     optimizer = answer()
     if not isinstance(optimizer, keras.optimizers.RMSprop):
         raise Wrong(f"expected a keras.optimizers.RMSprop, received "
@@ -1475,7 +1477,7 @@ def _check_keras_rmsprop_match(answer: Callable) -> None:
     start = np.array([1.0, -2.0, 0.5, 3.0])
     grads = [rng.standard_normal(4) * scales + 0.3 * scales for _ in range(60)]
     received = _keras_run_float64(optimizer, grads, start)
-    expected = _rmsprop_path(grads, start, 0.01, 0.99, 1e-8, inside=False)
+    expected = _rule_path(rmsprop(0.01), grads, start)  # torch.optim.RMSprop's defaults
     if np.allclose(received, expected, rtol=1e-5, atol=1e-9):
         if float(getattr(optimizer, "momentum", 0.0)) or getattr(optimizer, "centered", False) \
                 or optimizer.weight_decay:

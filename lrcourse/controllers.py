@@ -240,9 +240,7 @@ class GradientNormController:
             raise ValueError(f"`min_lr` must be <= base_lr={base}. Received: min_lr={floor}")
         check.nonnegative_float("small_norm", self.small_norm)
         check.nonnegative_float("boost", self.boost)
-        beta = check.nonnegative_float("smoothing", self.smoothing)
-        if beta >= 1:
-            raise ValueError(f"`smoothing` must be in [0, 1). Received: smoothing={beta!r}")
+        check.decay_coefficient("smoothing", self.smoothing)
 
     def init(self, ops: Ops) -> GradientNormState:
         """A fresh state: no norm seen yet."""
@@ -464,7 +462,7 @@ def run_controller(controller, signals: dict, backend: str = "numpy") -> np.ndar
     for i in range(next(iter(lengths.values()))):
         values = {name: _float(name, i, series[i]) for name, series in signals.items()}
         rate, state = controller.update(state, ops, **values)
-        rates.append(float(np.asarray(rate)) if ops.name != "torch" else float(rate))
+        rates.append(float(rate))  # a 0-d array or tensor of any of the three backends
     return np.array(rates)
 
 

@@ -52,6 +52,8 @@ def check_sweep(start_lr: object, end_lr: object, num_steps: object, mode: objec
         Traceback (most recent call last):
         ...
         ValueError: `start_lr` must be < `end_lr`. Received: start_lr=1.0, end_lr=1e-05
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
     """
     start_lr = check.positive_float("start_lr", start_lr)
     end_lr = check.positive_float("end_lr", end_lr)
@@ -102,13 +104,6 @@ def sweep_rates(start_lr: float, end_lr: float, num_steps: int, mode: str = "exp
     return rates
 
 
-def _beta(beta: object) -> float:
-    value = check.real("beta", beta, expected="a number in [0, 1)")
-    if not 0 <= value < 1:
-        raise ValueError(f"`beta` must be a number in [0, 1). Received: beta={beta!r}")
-    return value
-
-
 def smooth(losses: Sequence[float], beta: float = 0.9) -> np.ndarray:
     """Exponential moving average of ``losses`` with bias correction.
 
@@ -139,7 +134,7 @@ def smooth(losses: Sequence[float], beta: float = 0.9) -> np.ndarray:
 
     Introduced in ``notebooks/06_lr_finder.ipynb``.
     """
-    beta = _beta(beta)
+    beta = check.decay_coefficient("beta", beta)
     values = np.asarray(losses, dtype=np.float64)
     if values.ndim != 1:
         raise ValueError(f"`losses` must be a 1-D sequence. Received shape {values.shape}")
@@ -273,6 +268,7 @@ def analyze(
     if not np.all(np.isfinite(rates) & (rates > 0)):
         raise ValueError(f"`lrs` must all be finite and > 0. Received: {rates.tolist()!r:.80}")
     suggestion = check.choice("suggestion", suggestion, SUGGESTIONS)
+    beta = check.decay_coefficient("beta", beta)
     stop_reason = check.choice("stop_reason", stop_reason, STOP_REASONS)
     smoothed = smooth(values, beta)
 
@@ -288,7 +284,7 @@ def analyze(
         valley = start + int(np.argmin(np.abs(x[start:low + 1] - third)))
         # The first ~1/(1-beta) smoothed points average too few losses for a trustworthy
         # slope: noise there would look like the steepest fall of the whole curve.
-        warm = min(int(round(1 / (1 - _beta(beta)))), max(low - 2, 0))
+        warm = min(int(round(1 / (1 - beta))), max(low - 2, 0))
         if low - warm >= 2:
             slope = np.gradient(s[warm: low + 1], x[warm: low + 1])
             steepest = warm + int(np.argmin(slope))
@@ -344,6 +340,8 @@ class RangeTest:
         start_lr, end_lr, num_steps, mode: the sweep, as :func:`sweep_rates`.
         beta: smoothing weight, as :func:`smooth`.
         diverge_factor: a number > 1.
+        suggestion: which of ``SUGGESTIONS`` :meth:`result` makes ``suggested_lr``; checked
+            here, before any training.
 
     Example:
         >>> test = RangeTest(1e-3, 1.0, 4, diverge_factor=2.0, beta=0.0)
@@ -356,9 +354,11 @@ class RangeTest:
     """
 
     def __init__(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_steps: int = 100,
-                 mode: str = "exp", *, beta: float = 0.9, diverge_factor: float = 4.0):
+                 mode: str = "exp", *, beta: float = 0.9, diverge_factor: float = 4.0,
+                 suggestion: str = "minimum_div_10"):
         self.rates = sweep_rates(start_lr, end_lr, num_steps, mode)
-        self.beta = _beta(beta)
+        self.beta = check.decay_coefficient("beta", beta)
+        self.suggestion = check.choice("suggestion", suggestion, SUGGESTIONS)
         self.diverge_factor = check.positive_float("diverge_factor", diverge_factor)
         if self.diverge_factor <= 1:
             raise ValueError("`diverge_factor` must be > 1. "
@@ -400,8 +400,8 @@ class RangeTest:
             return False
         return len(self.losses) < self.rates.size
 
-    def result(self, suggestion: str = "minimum_div_10") -> FinderResult:
-        """:func:`analyze` of what was recorded.
+    def result(self) -> FinderResult:
+        """:func:`analyze` of what was recorded, with this test's ``suggestion``.
 
         Example:
             >>> test = RangeTest(1e-3, 1.0, 3)
@@ -410,5 +410,5 @@ class RangeTest:
             ...
             ValueError: a range test needs at least 2 points. Received: 0
         """
-        return analyze(self.lrs, self.losses, beta=self.beta, suggestion=suggestion,
+        return analyze(self.lrs, self.losses, beta=self.beta, suggestion=self.suggestion,
                        stop_reason=self.stop_reason)

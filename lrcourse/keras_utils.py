@@ -7,7 +7,6 @@ Introduced in ``notebooks/02_schedules.ipynb`` (schedules) and
 from __future__ import annotations
 
 import functools
-import math
 import random
 import re
 
@@ -17,7 +16,7 @@ import numpy as np
 from lrcourse import _rules
 from lrcourse import _validate as check
 from lrcourse import schedules as _schedules
-from lrcourse.finder import SUGGESTIONS, FinderResult, RangeTest
+from lrcourse.finder import FinderResult, RangeTest
 
 __all__ = [
     "LrcourseSchedule",
@@ -206,6 +205,18 @@ def _trainable(model: object, argument: str = "model") -> list:
     return variables
 
 
+def _optimizer_of(model: keras.Model, optimizer: object) -> keras.optimizers.Optimizer:
+    """``optimizer``, or the compiled ``model.optimizer`` when it is None; checked."""
+    if optimizer is None:
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is None:
+            raise ValueError("`model` is not compiled; pass `optimizer` or compile it first.")
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError("`optimizer` must be a Keras optimizer. "
+                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
+    return optimizer
+
+
 def multi_optimizer(
     model: keras.Model,
     rules: dict,
@@ -340,13 +351,7 @@ def rate_table(
     Introduced in ``notebooks/03_per_variable_learning_rates.ipynb``.
     """
     variables = _trainable(model)
-    if optimizer is None:
-        optimizer = getattr(model, "optimizer", None)
-        if optimizer is None:
-            raise ValueError("`model` is not compiled; pass `optimizer` or compile it first.")
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError("`optimizer` must be a Keras optimizer. "
-                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
+    optimizer = _optimizer_of(model, optimizer)
     if isinstance(optimizer, keras.optimizers.MultiOptimizer):
         # The map (an OptimizerMap or a function) is the constructor's argument; Keras keeps
         # it as ``_optimizer_map`` and calls it on each variable in ``build``.
@@ -368,17 +373,17 @@ def rate_table(
 __all__ += ["find_lr"]
 
 
-def _sub_optimizers(optimizer: keras.optimizers.Optimizer) -> list:
+def _fixed_rate_sub_optimizers(optimizer: keras.optimizers.Optimizer) -> list:
     """The plain optimizers whose rates the sweep sets: the optimizer, or a MultiOptimizer's."""
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         raise TypeError("find_lr does not support a LossScaleOptimizer; run the range test "
                         "in float32 with the inner optimizer.")
-    inner = (optimizer.optimizers if isinstance(optimizer, keras.optimizers.MultiOptimizer)
-             else [optimizer])
+    inner = [sub for _, sub in _named_sub_optimizers(optimizer)]
     for sub in inner:
-        if isinstance(sub.get_config()["learning_rate"], dict):
+        if not _has_fixed_rate(sub):
             raise TypeError(
-                f"optimizer {sub.name!r} has a learning-rate schedule; the range test needs "
+                f"optimizer {sub.name!r} has a learning-rate schedule (or a callable rate); "
+                "the range test needs "
                 "a fixed rate to sweep. Compile with a float rate for the test, then with "
                 "your schedule (lesson 06 shows how to build one from the result).")
     return inner
@@ -394,8 +399,8 @@ def _batches(x, y, batch_size: int, seed: int):
             for batch in x:
                 count += 1
                 yield batch[0], batch[1]
-            if count == 0:
-                return
+            if count == 0:  # a dataset of unknown cardinality that turned out empty
+                raise ValueError("`x` is an empty tf.data.Dataset: it yields no batches.")
     rng = np.random.default_rng(seed)  # private generator: the global ones stay untouched
     while True:
         order = rng.permutation(len(x))
@@ -482,8 +487,7 @@ def find_lr(
 
     variables = _trainable(model)
     test = RangeTest(start_lr, end_lr, num_steps, mode, beta=beta,
-                     diverge_factor=diverge_factor)
-    check.choice("suggestion", suggestion, SUGGESTIONS)
+                     diverge_factor=diverge_factor, suggestion=suggestion)
     seed = check.seed("seed", seed)
     if isinstance(x, tf.data.Dataset):
         if y is not None:
@@ -499,13 +503,8 @@ def find_lr(
         if len(x) == 0 or len(x) != len(y):
             raise ValueError("`x` and `y` must hold the same number of samples, at least one. "
                              f"Received: {len(x)} and {len(y)}")
-    optimizer = model.optimizer if optimizer is None else optimizer
-    if optimizer is None:
-        raise ValueError("`model` is not compiled; pass `optimizer` or compile it first.")
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError("`optimizer` must be a Keras optimizer. "
-                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
-    inner = _sub_optimizers(optimizer)
+    optimizer = _optimizer_of(model, optimizer)
+    inner = _fixed_rate_sub_optimizers(optimizer)
     loss = getattr(model, "loss", None) if loss is None else loss
     if loss is None:
         raise ValueError("`model` has no compiled loss; pass `loss` or compile it first.")
@@ -547,7 +546,7 @@ def find_lr(
             variable.assign(value)
         random.setstate(rng[0])
         np.random.set_state(rng[1])
-    return test.result(suggestion)
+    return test.result()
 
 
 # ---------------------------------------------------------------------------------------
@@ -556,7 +555,7 @@ def find_lr(
 __all__ += ["BatchLearningRateScheduler", "LearningRateLogger"]
 
 
-def _named_sub_optimizers(optimizer: object, argument: str = "model.optimizer") -> list:
+def _named_sub_optimizers(optimizer: object) -> list:
     """``[(name, optimizer)]``: the sub-optimizers of a ``MultiOptimizer``, or the optimizer.
 
     A ``LossScaleOptimizer`` (which ``compile`` wraps around the optimizer under a
@@ -568,9 +567,14 @@ def _named_sub_optimizers(optimizer: object, argument: str = "model.optimizer") 
     if isinstance(optimizer, keras.optimizers.MultiOptimizer):
         return [(sub.name, sub) for sub in optimizer.optimizers]
     if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError(f"`{argument}` must be a Keras optimizer; compile the model first. "
+        raise TypeError("`model.optimizer` must be a Keras optimizer; compile the model first. "
                         f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
     return [(optimizer.name, optimizer)]
+
+
+def _has_fixed_rate(optimizer: keras.optimizers.Optimizer) -> bool:
+    """Whether the rate is a variable that can be set (not a schedule or a callable)."""
+    return isinstance(optimizer._learning_rate, keras.Variable)
 
 
 def _step_of(optimizer) -> int:
@@ -598,13 +602,6 @@ def _rate_writer(variable):
         if isinstance(target, tf.Variable):
             return functools.partial(tf.raw_ops.AssignVariableOp, resource=target.handle)
     return variable.assign
-
-
-def _checked_rate(value: float, step: int) -> float:
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
-                         "must be a finite number >= 0.")
-    return value
 
 
 class BatchLearningRateScheduler(keras.callbacks.Callback):
@@ -691,9 +688,9 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
                 "keras.optimizers.schedules.LearningRateSchedule."
             )
         for name, sub in subs:
-            if isinstance(sub._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            if not _has_fixed_rate(sub):
                 raise ValueError(
-                    f"optimizer {name!r} already has a LearningRateSchedule "
+                    f"optimizer {name!r} already has a LearningRateSchedule or callable rate "
                     f"({type(sub._learning_rate).__name__}); BatchLearningRateScheduler needs "
                     "a fixed rate to overwrite. Compile with a float learning_rate, or drop "
                     "this callback and keep the schedule."
@@ -745,10 +742,10 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
         for i, (write, (sub, fn)) in enumerate(zip(self._writers, self._targets, strict=True)):
             if planned:
                 values, tensors = self._planned[i]
-                _checked_rate(values[index], step)
+                check.scheduled_rate(values[index], step)
                 write(value=tensors[index])
             else:
-                value = _checked_rate(float(fn(step)), step)
+                value = check.scheduled_rate(float(fn(step)), step)
                 write(value=keras.ops.convert_to_tensor(value, dtype=sub.learning_rate.dtype))
 
 
@@ -813,6 +810,8 @@ class LearningRateLogger(keras.callbacks.Callback):
             rate = sub._learning_rate
             if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
                 value = np.asarray(rate(step))
-            else:
+            elif _has_fixed_rate(sub):
                 value = rate.numpy()
+            else:  # a callable rate, which Keras calls without arguments
+                value = np.asarray(rate())
             self.history[key].append(float(np.float32(value)))

@@ -142,19 +142,6 @@ def _rate_at(learning_rate, step: int) -> float:
     return learning_rate
 
 
-def _decay_rate(name: str, value: object) -> float:
-    """A coefficient in [0, 1), such as ``beta_1`` or ``rho``."""
-    number = _validate.real(name, value, expected="a number in [0, 1)")
-    if not 0 <= number < 1:
-        raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
-    return number
-
-
-def _epsilon(value: object) -> float:
-    number = _validate.nonnegative_float("epsilon", value)
-    return number
-
-
 def _rule(name: str, slot_names: tuple[str, ...], update, hyperparameters: dict,
           start_value: float = 0.0) -> UpdateRule:
     """Wrap a per-parameter ``update(p, g, slots, rate, t) -> (p, slots)`` into a rule.
@@ -229,8 +216,8 @@ def sgd(learning_rate, *, momentum: float = 0.0, dampening: float = 0.0,
     Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
     """
     learning_rate = _learning_rate(learning_rate)
-    momentum = _decay_rate("momentum", momentum)
-    dampening = _decay_rate("dampening", dampening)
+    momentum = _validate.decay_coefficient("momentum", momentum)
+    dampening = _validate.decay_coefficient("dampening", dampening)
     nesterov = _validate.boolean("nesterov", nesterov)
     weight_decay = _validate.nonnegative_float("weight_decay", weight_decay)
     if nesterov and (momentum == 0 or dampening != 0):
@@ -288,7 +275,7 @@ def adagrad(learning_rate, *, initial_accumulator_value: float = 0.0, epsilon: f
     """
     learning_rate = _learning_rate(learning_rate)
     initial = _validate.nonnegative_float("initial_accumulator_value", initial_accumulator_value)
-    epsilon = _epsilon(epsilon)
+    epsilon = _validate.nonnegative_float("epsilon", epsilon)
     epsilon_inside_sqrt = _validate.boolean("epsilon_inside_sqrt", epsilon_inside_sqrt)
 
     def update(w, g, slots, rate, t):
@@ -344,9 +331,9 @@ def rmsprop(learning_rate, *, rho: float = 0.99, epsilon: float = 1e-8, momentum
     Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
     """
     learning_rate = _learning_rate(learning_rate)
-    rho = _decay_rate("rho", rho)
-    epsilon = _epsilon(epsilon)
-    momentum = _decay_rate("momentum", momentum)
+    rho = _validate.decay_coefficient("rho", rho)
+    epsilon = _validate.nonnegative_float("epsilon", epsilon)
+    momentum = _validate.decay_coefficient("momentum", momentum)
     centered = _validate.boolean("centered", centered)
     epsilon_inside_sqrt = _validate.boolean("epsilon_inside_sqrt", epsilon_inside_sqrt)
 
@@ -373,11 +360,21 @@ def rmsprop(learning_rate, *, rho: float = 0.99, epsilon: float = 1e-8, momentum
         "centered": centered, "epsilon_inside_sqrt": epsilon_inside_sqrt})
 
 
-def _adam_update(beta_1: float, beta_2: float, epsilon: float, amsgrad: bool,
-                 epsilon_before_correction: bool, l2: float, decoupled: float):
+def _adam_rule(name: str, learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
+               epsilon_before_correction, *, decoupled: bool) -> UpdateRule:
+    """Adam (``decoupled=False``: L2 in the gradient) or AdamW (decoupled decay), checked."""
+    learning_rate = _learning_rate(learning_rate)
+    beta_1 = _validate.decay_coefficient("beta_1", beta_1)
+    beta_2 = _validate.decay_coefficient("beta_2", beta_2)
+    epsilon = _validate.nonnegative_float("epsilon", epsilon)
+    amsgrad = _validate.boolean("amsgrad", amsgrad)
+    weight_decay = _validate.nonnegative_float("weight_decay", weight_decay)
+    before = _validate.boolean("epsilon_before_correction", epsilon_before_correction)
+    l2, shrink = (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
+
     def update(w, g, slots, rate, t):
-        if decoupled:
-            w = w * (1 - rate * decoupled)
+        if shrink:
+            w = w * (1 - rate * shrink)
         if l2:
             g = g + l2 * w
         m = beta_1 * slots["momentum"] + (1 - beta_1) * g
@@ -386,13 +383,15 @@ def _adam_update(beta_1: float, beta_2: float, epsilon: float, amsgrad: bool,
         second = v_max if amsgrad else v
         correction_1 = 1 - beta_1**t
         correction_2 = 1 - beta_2**t
-        if epsilon_before_correction:
+        if before:
             step = rate * np.sqrt(correction_2) / correction_1 * m / (np.sqrt(second) + epsilon)
         else:
             step = rate * (m / correction_1) / (np.sqrt(second / correction_2) + epsilon)
         return w - step, {"momentum": m, "velocity": v, "max_velocity": v_max}
 
-    return update
+    return _rule(name, ("momentum", "velocity", "max_velocity"), update, {
+        "learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
+        "amsgrad": amsgrad, "weight_decay": weight_decay, "epsilon_before_correction": before})
 
 
 def adam(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
@@ -439,17 +438,8 @@ def adam(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: 
 
     Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
     """
-    learning_rate = _learning_rate(learning_rate)
-    beta_1 = _decay_rate("beta_1", beta_1)
-    beta_2 = _decay_rate("beta_2", beta_2)
-    epsilon = _epsilon(epsilon)
-    amsgrad = _validate.boolean("amsgrad", amsgrad)
-    weight_decay = _validate.nonnegative_float("weight_decay", weight_decay)
-    before = _validate.boolean("epsilon_before_correction", epsilon_before_correction)
-    update = _adam_update(beta_1, beta_2, epsilon, amsgrad, before, weight_decay, 0.0)
-    return _rule("adam", ("momentum", "velocity", "max_velocity"), update, {
-        "learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
-        "amsgrad": amsgrad, "weight_decay": weight_decay, "epsilon_before_correction": before})
+    return _adam_rule("adam", learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
+                      epsilon_before_correction, decoupled=False)
 
 
 def adamw(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
@@ -490,17 +480,8 @@ def adamw(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon:
 
     Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
     """
-    learning_rate = _learning_rate(learning_rate)
-    beta_1 = _decay_rate("beta_1", beta_1)
-    beta_2 = _decay_rate("beta_2", beta_2)
-    epsilon = _epsilon(epsilon)
-    amsgrad = _validate.boolean("amsgrad", amsgrad)
-    weight_decay = _validate.nonnegative_float("weight_decay", weight_decay)
-    before = _validate.boolean("epsilon_before_correction", epsilon_before_correction)
-    update = _adam_update(beta_1, beta_2, epsilon, amsgrad, before, 0.0, weight_decay)
-    return _rule("adamw", ("momentum", "velocity", "max_velocity"), update, {
-        "learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
-        "weight_decay": weight_decay, "amsgrad": amsgrad, "epsilon_before_correction": before})
+    return _adam_rule("adamw", learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay,
+                      epsilon_before_correction, decoupled=True)
 
 
 def run(rule: UpdateRule, params: object, gradient: Callable[[object], object],

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from lrcourse import _validate as check
+
 
 def _axes(ax):
     if ax is None:
@@ -308,8 +310,10 @@ def plot_trajectories(surface, paths: Mapping[str, Sequence], *, ax=None, levels
         The ``Axes``.
 
     Raises:
-        TypeError: if ``paths`` is not a mapping or ``surface`` lacks the attributes.
-        ValueError: if a path is empty or its points are not 2-D.
+        TypeError: if ``paths`` is not a mapping, ``surface`` lacks the attributes, or
+            ``levels`` or ``resolution`` is not an integer.
+        ValueError: if a path is empty or its points are not 2-D, or ``levels`` < 2 or
+            ``resolution`` < 10.
 
     Example:
         >>> from lrcourse.data import ill_conditioned_quadratic
@@ -329,11 +333,8 @@ def plot_trajectories(surface, paths: Mapping[str, Sequence], *, ax=None, levels
     if not isinstance(paths, Mapping):
         raise TypeError("`paths` must be a mapping from label to a sequence of 2-D points. "
                         f"Received: {type(paths).__name__}")
-    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
-        raise ValueError(f"`levels` must be an integer >= 2. Received: levels={levels!r}")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 10:
-        raise ValueError(f"`resolution` must be an integer >= 10. "
-                         f"Received: resolution={resolution!r}")
+    levels = check.positive_int("levels", levels, minimum=2)
+    resolution = check.positive_int("resolution", resolution, minimum=10)
     arrays = {}
     for label, path in paths.items():
         points = np.asarray(path, dtype=np.float64)

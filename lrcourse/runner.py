@@ -17,6 +17,8 @@ from pathlib import Path
 
 import nbformat
 
+from lrcourse import _validate as check
+
 RAISES_TAG = "raises-exception"
 
 
@@ -375,7 +377,7 @@ def write_html_index(runs: list[NotebookRun], directory: str | Path, *,
         The path of ``index.html``.
 
     Raises:
-        ValueError: if ``runs`` is empty.
+        ValueError: if ``runs`` is empty or ``mode`` is neither ``"fast"`` nor ``"full"``.
 
     Example:
         >>> import tempfile
@@ -389,6 +391,8 @@ def write_html_index(runs: list[NotebookRun], directory: str | Path, *,
 
     if not runs:
         raise ValueError("`runs` must name at least one executed notebook. Received: []")
+    if mode is not None:
+        check.choice("mode", mode, ("fast", "full"))
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -7,7 +7,6 @@ Introduced in ``notebooks/02_schedules.ipynb`` (schedules) and
 from __future__ import annotations
 
 import copy
-import math
 import numbers
 import random
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from lrcourse import _rules
 from lrcourse import _validate as check
 from lrcourse import schedules as _schedules
-from lrcourse.finder import SUGGESTIONS, FinderResult, RangeTest
+from lrcourse.finder import FinderResult, RangeTest
 
 __all__ = ["ParamGroups", "as_lambda_lr", "is_bias_or_norm", "param_groups"]
 
@@ -103,10 +102,7 @@ def _rate_factor(schedule: Callable, reference: float) -> Callable[[int], float]
     block_start, block = 0, []
 
     def scaled(step, value) -> float:
-        if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"`schedule` returned {value!r} at step {step}; a learning rate "
-                             "must be a finite number >= 0.")
-        return value / reference
+        return check.scheduled_rate(value, step) / reference
 
     if not isinstance(schedule, _schedules.Schedule):
         return lambda step: scaled(step, float(schedule(step)))
@@ -464,8 +460,7 @@ def find_lr(
         raise TypeError("`loss_fn` must be a function (outputs, targets) -> loss. "
                         f"Received: {loss_fn!r:.60} ({type(loss_fn).__name__})")
     test = RangeTest(start_lr, end_lr, num_steps, mode, beta=beta,
-                     diverge_factor=diverge_factor)
-    check.choice("suggestion", suggestion, SUGGESTIONS)
+                     diverge_factor=diverge_factor, suggestion=suggestion)
     try:
         size = len(train_loader)
     except TypeError:
@@ -502,4 +497,4 @@ def find_lr(
                 break
     finally:
         snapshot.restore()
-    return test.result(suggestion)
+    return test.result()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
+import matplotlib
 import nbformat
 import pytest
+
+matplotlib.use("Agg")  # figures drawn by the tests need no display
 
 ROOT = Path(__file__).resolve().parents[1]
 NETGUARD = ROOT / "tests" / "netguard"
@@ -43,3 +47,12 @@ def network_log(tmp_path):
     log = tmp_path / "network.log"
     log.touch()
     return log
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close the figures a test drew, so they do not pile up over the session."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")

@@ -299,6 +299,8 @@ def test_keras_records_each_batch_own_loss_not_a_running_mean():
     ({"x": np.zeros((0, 8), "float32"), "y": np.zeros(0)}, "at least one"),
     ({"x": tf.data.Dataset.from_tensor_slices((np.zeros((0, 8)), np.zeros(0))).batch(4),
       "y": None}, "empty tf.data.Dataset"),
+    ({"x": tf.data.Dataset.from_tensor_slices((np.zeros((8, 8)), np.zeros(8)))
+      .filter(lambda inputs, target: False).batch(4), "y": None}, "empty tf.data.Dataset"),
 ])
 def test_keras_bad_arguments_raise_before_the_model_is_touched(overrides, words):
     model, x, y = keras_setup()
@@ -317,6 +319,13 @@ def test_keras_schedule_is_refused_with_a_clear_type_error():
     schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
     model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
     with pytest.raises(TypeError, match="learning-rate schedule"):
+        keras_utils.find_lr(model, np.zeros((4, 2)), np.zeros((4, 1)))
+
+
+def test_keras_callable_rate_is_refused_like_a_schedule():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(lambda: 0.1), loss="mse")
+    with pytest.raises(TypeError, match="learning-rate schedule \\(or a callable rate\\)"):
         keras_utils.find_lr(model, np.zeros((4, 2)), np.zeros((4, 1)))
 
 

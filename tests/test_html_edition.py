@@ -83,3 +83,10 @@ def test_a_lesson_page_embeds_its_figures_with_alternative_text(tmp_path):
 def test_an_empty_index_is_refused(tmp_path):
     with pytest.raises(ValueError, match="at least one"):
         write_html_index([], tmp_path)
+
+
+def test_an_unknown_mode_is_refused_before_the_index_is_written(tmp_path):
+    run = NotebookRun(Path("09_test.ipynb"), nbformat.v4.new_notebook(), seconds=1.0)
+    with pytest.raises(ValueError, match="`mode` must be one of 'fast', 'full'"):
+        write_html_index([run], tmp_path, mode="quick")
+    assert not (tmp_path / "index.html").exists()

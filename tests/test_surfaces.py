@@ -1,9 +1,5 @@
 """lrcourse.data's 2-D test surfaces and lrcourse.plotting.plot_trajectories (lesson 05)."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import numpy as np
 import pytest
 
