@@ -842,7 +842,18 @@ def _smooth_variants(losses: list, beta: float) -> dict:
             average = beta * average + (1 - beta) * loss
             off.append(average / (1 - beta ** (t + 1)))
         out["off by one: the first step is t = 1, so the first correction is 1 - beta"] = off
+    seeded, average = [], losses[0]
+    for loss in losses:
+        average = beta * average + (1 - beta) * loss
+        seeded.append(average)
+    out["start from m = 0 and correct by 1 - beta**t; starting the average at the first loss "
+        "is another smoother (it gives the first loss extra weight), not the one asked "
+        "for"] = seeded
     return out
+
+
+_FROM_ZERO_HINT = ("count t from 1, not 0: the first correction is 1 - beta, while 1 - beta**0 "
+                   "is 0 and divides by zero (enumerate(losses, start=1))")
 
 
 @question(
@@ -852,10 +863,18 @@ def _smooth_variants(losses: list, beta: float) -> dict:
     "for t = 1, 2, ...",
 )
 def _check_smooth_losses(answer: Callable) -> None:
+    from collections.abc import Iterator
+
     from lrcourse.finder import smooth
 
     for losses, beta in _SMOOTH_CASES:
-        received = answer(list(losses), beta)
+        try:
+            received = answer(list(losses), beta)
+        except ZeroDivisionError as error:
+            raise Wrong(f"with losses={losses}, beta={beta}: your code raised "
+                        f"ZeroDivisionError: {error}", _FROM_ZERO_HINT) from None
+        if isinstance(received, Iterator):  # a generator of the values is a fine answer too
+            received = list(received)
         try:
             values = np.asarray(received, dtype=np.float64)
         except (TypeError, ValueError):
@@ -869,6 +888,8 @@ def _check_smooth_losses(answer: Callable) -> None:
             continue
         message = (f"with losses={losses}, beta={beta}: expected "
                    f"{np.round(expected, 4).tolist()}, received {np.round(values, 4).tolist()}")
+        if beta > 0 and not np.isfinite(values[0]) and np.all(np.isfinite(values[1:])):
+            raise Wrong(message, _FROM_ZERO_HINT)  # NumPy's x / 0.0 gives inf, not an error
         for hint, variant in _smooth_variants(losses, beta).items():
             if np.allclose(values, variant, rtol=1e-9, atol=1e-12):
                 raise Wrong(message, hint)
@@ -904,6 +925,8 @@ def _finder_curve(kind: str) -> tuple[np.ndarray, np.ndarray, float, float]:
     "smoothed loss falls fastest, or about a tenth of the rate at the bottom",
 )
 def _check_choose_rate(answer: Callable) -> None:
+    from lrcourse.finder import smooth
+
     for kind in ("clean", "noisy", "spike", "shifted"):
         lrs, losses, low, high = _finder_curve(kind)
         received = _number(answer(lrs.copy(), losses.copy()), "a learning rate")
@@ -921,14 +944,19 @@ def _check_choose_rate(answer: Callable) -> None:
                                      "spike, on the way to divergence: that is not a dip. "
                                      "Smooth first, and stay well left of where the loss "
                                      "blows up")
-            if math.isclose(received, raw_bottom, rel_tol=1e-9):
-                raise Wrong(message, "you picked the lowest loss itself: that is where "
-                                     "training is about to blow up, not a rate to train at; "
-                                     "go back about ten times lower")
+            bottoms = [raw_bottom] + [float(lrs[np.argmin(smooth(losses, beta))])
+                                      for beta in (0.8, 0.9, 0.95, 0.98)]
+            if any(math.isclose(received, bottom, rel_tol=1e-9) for bottom in bottoms):
+                raise Wrong(message, "you picked the lowest loss itself (raw or smoothed): "
+                                     "the bottom of the curve is where training is about to "
+                                     "blow up, not a rate to train at; go back about ten "
+                                     "times lower")
             raise Wrong(message, "too close to where the loss blows up: go back about ten "
                                  "times below the lowest point of the smoothed curve")
         raise Wrong(message, "that rate is on the flat start of the curve, where the loss "
-                             "does not fall yet: training there is needlessly slow")
+                             "does not fall yet: training there is needlessly slow"
+                    + ("; smooth before you take a slope: on single-batch losses one noisy "
+                       "batch can look like the steepest fall" if kind != "clean" else ""))
 
 
 def _wine_data():
@@ -981,11 +1009,18 @@ def _check_rate_for_new_data(answer: Callable) -> None:
     data = _wine_data()
     model = _wine_model(0.01)
     model.optimizer.build(model.trainable_variables)
-    before = [v.numpy().copy() for v in [*model.variables, *model.optimizer.variables]]
+    optimizer, tracked = model.optimizer, [*model.variables, *model.optimizer.variables]
+    before = [v.numpy().copy() for v in tracked]
     received = answer(model, data[0], data[1])
-    after = [v.numpy() for v in [*model.variables, *model.optimizer.variables]]
-    changed = [v.path for v, a, b in zip([*model.variables, *model.optimizer.variables],
-                                         before, after, strict=True) if not np.array_equal(a, b)]
+    if model.optimizer is not optimizer:
+        raise Wrong("your range test replaced the model's optimizer: model.optimizer is now "
+                    f"{type(model.optimizer).__name__} {model.optimizer.name!r}, not the "
+                    f"compiled {type(optimizer).__name__} {optimizer.name!r}",
+                    "do not call model.compile in a range test: run it on the optimizer the "
+                    "model was compiled with, and leave that optimizer in place")
+    after = [v.numpy() for v in tracked]
+    changed = [v.path for v, a, b in zip(tracked, before, after, strict=True)
+               if not np.array_equal(a, b)]
     if changed:
         raise Wrong(f"your range test left the model changed: {', '.join(changed[:3])} "
                     "differ from before", "a range test must put the weights and the "

@@ -389,6 +389,15 @@ WRONG_ANSWERS = {
         "average = 0.0\nfor t, loss in enumerate(losses, start=1):\n"
         "    average = beta * average + (1 - beta) * loss\nreturn average / (1 - beta ** t)",
         "return 'smoothed'",
+        "out, average = [], 0.0\nfor t, loss in enumerate(losses):\n"
+        "    average = beta * average + (1 - beta) * loss\n"
+        "    out.append(average / (1 - beta ** t))\nreturn out",
+        "out, average = np.zeros(len(losses)), 0.0\nfor t, loss in enumerate(losses):\n"
+        "    average = beta * average + (1 - beta) * loss\n"
+        "    with np.errstate(divide='ignore'):\n"
+        "        out[t] = average / (1 - np.float64(beta) ** t)\nreturn out",
+        "out, average = [], losses[0]\nfor loss in losses:\n"
+        "    average = beta * average + (1 - beta) * loss\n    out.append(average)\nreturn out",
     ],
     "06.choose_rate": [
         "return lrs[np.argmin(losses)]",
@@ -396,6 +405,8 @@ WRONG_ANSWERS = {
         "return lrs[0]",
         "return lrs[np.argmin(losses)] / 10",
         "return None",
+        "from lrcourse.finder import smooth\nreturn float(lrs[np.argmin(smooth(losses, 0.9))])",
+        "return float(lrs[np.argmin(np.gradient(losses, np.log10(lrs)))])",
     ],
     "06.rate_for_new_data": [
         "for rate in np.geomspace(1e-4, 10.0, 20):\n"
@@ -408,6 +419,12 @@ WRONG_ANSWERS = {
         "result = find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0)\n"
         "return float(result.lrs[np.nanargmin(result.smoothed_losses)])",
         "return 1e-4",
+        "import keras\nfrom lrcourse.keras_utils import find_lr\n"
+        "model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=model.loss)\n"
+        "return find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0).suggested_lr",
+        "from lrcourse.keras_utils import find_lr\n"
+        "rate = find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0).suggested_lr\n"
+        "model.optimizer.learning_rate.assign(rate)\nreturn rate",
     ],
     # Lesson 04
     "04.warmup_callback": [
@@ -805,6 +822,13 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("06.rate_for_new_data", 0, "put the weights and the optimizer back"),
     ("06.rate_for_new_data", 2, "too high"),
     ("06.rate_for_new_data", 3, "too low"),
+    ("06.smooth_losses", 6, "count t from 1"),
+    ("06.smooth_losses", 7, "count t from 1"),
+    ("06.smooth_losses", 8, "starting the average at the first loss"),
+    ("06.choose_rate", 5, "lowest loss itself (raw or smoothed)"),
+    ("06.choose_rate", 6, "smooth before you take a slope"),
+    ("06.rate_for_new_data", 4, "do not call model.compile"),
+    ("06.rate_for_new_data", 5, "put the weights and the optimizer back"),
     # Lesson 04
     ("04.warmup_callback", 0, "restarts every epoch"),
     ("04.warmup_callback", 1, "off by one"),
@@ -870,6 +894,7 @@ def test_hints_name_the_mistake(question_id, index, words):
     ("06.smooth_losses", 5, "expected a list of floats, received str"),
     ("06.choose_rate", 4, "received NoneType"),
     ("06.rate_for_new_data", 1, "received FinderResult"),
+    ("06.rate_for_new_data", 5, "learning_rate differ"),
     # Lesson 04
     ("04.warmup_callback", 0, "the updates used [0.0, 0.04, 0.08, 0.0"),
     ("04.warmup_callback", 4, "expected a keras.callbacks.Callback, received NoneType"),
@@ -1027,3 +1052,30 @@ def test_lesson_05_mystery_paths_show_what_the_hints_say():
     assert np.sum(np.diff(np.sign(paths["A"][:, 1])) != 0) >= 3
     # none of them is the lesson's figure: another surface and another start
     assert all(np.allclose(path[0], [4.0, -1.2]) for path in paths.values())
+
+
+# Lesson 06: answers written otherwise than the solution, which must pass too
+LESSON_06_OTHER_CORRECT_ANSWERS = [
+    ("06.smooth_losses",  # a generator
+     "average = 0.0\nfor t, loss in enumerate(losses, start=1):\n"
+     "    average = beta * average + (1 - beta) * loss\n    yield average / (1 - beta ** t)"),
+    ("06.smooth_losses",  # NumPy, the library's own, as a tuple
+     "from lrcourse.finder import smooth\nreturn tuple(smooth(losses, beta))"),
+    ("06.choose_rate", "from lrcourse.finder import analyze\n"
+                       "return analyze(lrs, losses).suggestions['steepest']"),
+    ("06.choose_rate", "from lrcourse.finder import analyze\n"
+                       "return analyze(lrs, losses, suggestion='valley').suggested_lr"),
+    ("06.choose_rate",  # a box filter, then a tenth of its bottom, as np.float64
+     "box = np.convolve(losses, np.ones(5) / 5, mode='valid')\n"
+     "return lrs[2 + np.argmin(box)] / 10"),
+    ("06.rate_for_new_data", "from lrcourse.keras_utils import find_lr\n"
+                             "result = find_lr(model, x, y, batch_size=16, start_lr=1e-4, "
+                             "end_lr=10.0, suggestion='valley')\n"
+                             "return np.float32(result.suggested_lr)"),
+]
+
+
+@pytest.mark.parametrize("question_id, body", LESSON_06_OTHER_CORRECT_ANSWERS)
+def test_lesson_06_answers_written_differently_pass(question_id, body):
+    result = check(question_id, as_function(question_id, body))
+    assert result.status is Status.PASS, result.row()
