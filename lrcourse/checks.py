@@ -952,7 +952,10 @@ def _check_choose_rate(answer: Callable) -> None:
                                      "blow up, not a rate to train at; go back about ten "
                                      "times lower")
             raise Wrong(message, "too close to where the loss blows up: go back about ten "
-                                 "times below the lowest point of the smoothed curve")
+                                 "times below the lowest point of the smoothed curve. A "
+                                 "beta near 1 makes the smoothed curve lag, so its bottom "
+                                 "comes later than the loss's own; for about 100 steps, "
+                                 "smooth with beta = 0.9 or less")
         raise Wrong(message, "that rate is on the flat start of the curve, where the loss "
                              "does not fall yet: training there is needlessly slow"
                     + ("; smooth before you take a slope: on single-batch losses one noisy "

@@ -407,6 +407,8 @@ WRONG_ANSWERS = {
         "return None",
         "from lrcourse.finder import smooth\nreturn float(lrs[np.argmin(smooth(losses, 0.9))])",
         "return float(lrs[np.argmin(np.gradient(losses, np.log10(lrs)))])",
+        "from lrcourse.finder import smooth\n"
+        "return float(lrs[np.argmin(smooth(losses, 0.98))] / 10)",
     ],
     "06.rate_for_new_data": [
         "for rate in np.geomspace(1e-4, 10.0, 20):\n"
@@ -827,6 +829,7 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("06.smooth_losses", 8, "starting the average at the first loss"),
     ("06.choose_rate", 5, "lowest loss itself (raw or smoothed)"),
     ("06.choose_rate", 6, "smooth before you take a slope"),
+    ("06.choose_rate", 7, "smooth with beta = 0.9 or less"),
     ("06.rate_for_new_data", 4, "do not call model.compile"),
     ("06.rate_for_new_data", 5, "put the weights and the optimizer back"),
     # Lesson 04
