@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import SOLUTIONS
 
-from lrcourse.checks import QUESTIONS, CheckResult, Status, check, questions_for_lesson
+from lrcourse.checks import CheckResult, Status, all_questions, check, questions_for_lesson
 
 REFERENCE = {
     "01.largest_stable_lr": "return 2.0 / np.linalg.eigvalsh(hessian).max()",
@@ -712,6 +712,7 @@ def stub(*args):
 
 
 def test_every_lesson_question_has_a_reference_and_wrong_answers():
+    QUESTIONS = all_questions()
     assert set(REFERENCE) == set(QUESTIONS) == set(WRONG_ANSWERS)
     lessons = [path.name[:2] for path in SOLUTIONS]  # every lesson with exercises
     assert lessons and set(lessons) == {q.lesson for q in QUESTIONS.values()}
