@@ -4,8 +4,8 @@ import re
 
 import nbformat
 import pytest
+from answers import WRONG_ANSWERS
 from conftest import ALL_NOTEBOOKS, EXERCISES, ROOT, SOLUTIONS, guarded_env, write_notebook
-from test_checks import WRONG_ANSWERS
 
 from lrcourse import checks, cli
 from lrcourse.runner import execute_notebook
