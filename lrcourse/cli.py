@@ -122,17 +122,28 @@ def _build_path(path: Path, build_dir: Path) -> Path:
 
 def _run(args: argparse.Namespace) -> int:
     """Execute notebooks, print a table of wall times and name every failing cell."""
+    import nbformat
     from tqdm import tqdm
 
-    from lrcourse.runner import execute_notebook, export_html, write_html_index
+    from lrcourse.runner import execute_notebook, fast_parameters, parse_parameters
 
     paths = _lesson_paths(args.paths)
+    chosen = {}  # every notebook's parameters, checked before anything runs
+    for path in paths:
+        notebook = nbformat.read(path, as_version=4)
+        try:
+            chosen[path] = {**(fast_parameters(notebook) if args.fast else {}),
+                            **parse_parameters(notebook, args.parameters or [])}
+        except (TypeError, ValueError) as error:
+            raise SystemExit(f"lrcourse run: {path}: {error}") from None
+    if args.html:
+        from lrcourse.html_edition import export_html, write_html_index
     runs = []
     progress = tqdm(paths, desc="notebooks", unit="nb", file=sys.stderr)
     for path in progress:
         progress.set_postfix_str(path.name)
         result = execute_notebook(
-            path, fast=args.fast, timeout=args.timeout, threads=args.threads,
+            path, timeout=args.timeout, threads=args.threads, parameters=chosen[path],
             output_path=_build_path(path, Path(args.build_dir)),
         )
         runs.append(result)
@@ -273,6 +284,8 @@ def parser() -> argparse.ArgumentParser:
 
     >>> parser().parse_args(["run", "notebooks/01_fixed_learning_rate.ipynb", "--fast"]).fast
     True
+    >>> parser().parse_args(["run", "x.ipynb", "-p", "EPOCHS", "5"]).parameters
+    [['EPOCHS', '5']]
     """
     main_parser = argparse.ArgumentParser(
         prog="lrcourse", description="Run, check and maintain the lrcourse notebooks.")
@@ -285,7 +298,12 @@ def parser() -> argparse.ArgumentParser:
     run_parser.add_argument("paths", nargs="*", metavar="PATH",
                             help="notebooks to run (default: every lesson in notebooks/)")
     run_parser.add_argument("--fast", action="store_true",
-                            help="set LRCOURSE_FAST=1 for the kernels (small settings)")
+                            help="fast mode: inject FAST=True and each knob's fast value "
+                            "(`X if FAST else Y` in the parameters cell)")
+    run_parser.add_argument("-p", "--parameter", nargs=2, action="append", dest="parameters",
+                            metavar=("NAME", "VALUE"),
+                            help="set a knob of the parameters cell (papermill injects it; "
+                            "list them with `papermill --help-notebook NOTEBOOK`)")
     run_parser.add_argument("--html", metavar="DIR", help="also write HTML pages into DIR")
     run_parser.add_argument("--timeout", type=_positive_seconds, default=900,
                             help="seconds each notebook may take (default 900)")

@@ -1,14 +1,21 @@
 """Execute notebooks headless, each in a fresh kernel, the way a learner's Run All would.
 
-Used by ``lrcourse run``, ``lrcourse check`` and the test suite. A cell tagged
-``raises-exception`` must raise (it demonstrates a failing call); any other error fails
-the run.
+Used by ``lrcourse run`` and ``lrcourse check``. A cell tagged ``raises-exception`` must
+raise (it demonstrates a failing call); any other error fails the run. That is what this
+runner adds to the tools it is built on: papermill parameterises a notebook (its
+``parameters`` cell, the injected cell after it) but fails a run on any error output,
+tags or not; nbclient executes; this module decides which errors fail the run, stops a
+notebook at its time limit, and reads the kernel's peak memory. The test suite executes
+the notebooks with nbval instead (see ``conftest.py``); the HTML edition is
+``lrcourse.html_edition``.
 
 Introduced in ``notebooks/01_fixed_learning_rate.ipynb``.
 """
 
 from __future__ import annotations
 
+import ast
+import copy
 import math
 import os
 import time
@@ -17,9 +24,10 @@ from pathlib import Path
 
 import nbformat
 
-from lrcourse import _validate as check
+from lrcourse import _validate
 
 RAISES_TAG = "raises-exception"
+PARAMETERS_TAG = "parameters"
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,7 @@ def kernel_env(*, fast: bool, threads: int | None = None, extra: dict | None = N
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     env["JUPYTER_PREFER_ENV_PATH"] = "1"
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"`threads` must be an integer >= 1. Received: threads={threads!r}")
+        _validate.positive_int("threads", threads)
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                      "TF_NUM_INTEROP_THREADS"):
             env[name] = str(threads)
@@ -110,6 +117,177 @@ def _first_line(cell) -> str:
     return ""
 
 
+def _parameters_cell(notebook: nbformat.NotebookNode):
+    return next((cell for cell in notebook.cells if cell.cell_type == "code"
+                 and PARAMETERS_TAG in cell.metadata.get("tags", [])), None)
+
+
+def declared_parameters(notebook: nbformat.NotebookNode) -> dict[str, dict]:
+    """The knobs of a notebook's ``parameters`` cell, as papermill infers them.
+
+    Returns:
+        ``{name: {"name", "inferred_type_name", "default", "help"}}`` in cell order, the
+        same table ``papermill --help-notebook`` prints; empty without a parameters cell.
+
+    Example:
+        >>> cell = nbformat.v4.new_code_cell("EPOCHS: int = 3  # passes over the data")
+        >>> cell.metadata["tags"] = ["parameters"]
+        >>> knobs = declared_parameters(nbformat.v4.new_notebook(cells=[cell]))
+        >>> knobs["EPOCHS"]["inferred_type_name"], knobs["EPOCHS"]["help"]
+        ('int', 'passes over the data')
+    """
+    from papermill.translators import PythonTranslator
+
+    cell = _parameters_cell(notebook)
+    if cell is None:
+        return {}
+    return {knob.name: knob._asdict() for knob in PythonTranslator.inspect(cell)}
+
+
+def _literal(node: ast.expr) -> object:
+    value = ast.literal_eval(node)
+    return list(value) if isinstance(value, tuple) else value  # papermill writes JSON types
+
+
+def fast_parameters(notebook: nbformat.NotebookNode) -> dict[str, object]:
+    """Fast mode as a parameter set: ``FAST = True`` and each knob's value when ``FAST``.
+
+    A knob written ``NAME: type = FAST_VALUE if FAST else FULL_VALUE`` in the parameters
+    cell contributes ``NAME: FAST_VALUE`` (tuples become lists: papermill injects JSON
+    types). Nothing is executed: the values are read from the cell's syntax.
+
+    Returns:
+        The parameters to inject; empty when the notebook has no ``FAST`` knob.
+
+    Raises:
+        ValueError: when a knob that depends on ``FAST`` is not of that form with literal
+            values (``lrcourse run --fast`` could not tell its fast value).
+
+    Example:
+        >>> source = "FAST: bool = False  # small settings\\nEPOCHS: int = 3 if FAST else 15"
+        >>> cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["parameters"]})
+        >>> fast_parameters(nbformat.v4.new_notebook(cells=[cell]))
+        {'FAST': True, 'EPOCHS': 3}
+    """
+    cell = _parameters_cell(notebook)
+    if cell is None:
+        return {}
+    found: dict[str, object] = {}
+    for statement in ast.parse(cell.source).body:
+        if isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        elif isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        else:
+            continue
+        names = [target.id for target in targets if isinstance(target, ast.Name)]
+        if names == ["FAST"]:
+            found["FAST"] = True
+            continue
+        if "FAST" not in {node.id for node in ast.walk(value) if isinstance(node, ast.Name)}:
+            continue
+        try:
+            if not (isinstance(value, ast.IfExp) and isinstance(value.test, ast.Name)
+                    and value.test.id == "FAST"):
+                raise ValueError("not of the form `A if FAST else B`")
+            fast_value = _literal(value.body)
+        except ValueError:
+            raise ValueError(
+                f"the parameters cell sets {', '.join(names)} from FAST with "
+                f"`{ast.get_source_segment(cell.source, value)}`; expected "
+                "`FAST_VALUE if FAST else FULL_VALUE` with literal values") from None
+        for name in names:
+            found[name] = fast_value
+    return found if "FAST" in found else {}
+
+
+def _typed(name: str, text: str, declared: str) -> object:
+    """``text`` from the command line as a value of the type ``declared`` for ``name``."""
+    if declared == "str":
+        return text
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text
+    base = declared.split("[", 1)[0]
+    expected = {"int": "an integer", "float": "a number", "bool": "True or False",
+                "list": "a list such as [1, 2]", "tuple": "a list such as [1, 2]"}.get(base)
+    if base == "float" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if base in ("list", "tuple") and isinstance(value, tuple):
+        value = list(value)
+    wanted = {"int": int, "float": float, "bool": bool, "list": list, "tuple": list}.get(base)
+    if wanted is not None and (type(value) is not wanted):
+        raise TypeError(f"`{name}` must be {expected} ({declared}). Received: {name}={text}")
+    return value
+
+
+def parse_parameters(notebook: nbformat.NotebookNode,
+                     pairs: list[tuple[str, str]]) -> dict[str, object]:
+    """Command-line ``-p NAME VALUE`` pairs as typed values for the notebook's knobs.
+
+    A value is read as a Python literal (``3``, ``0.1``, ``True``, ``[1, 2]``) and checked
+    against the knob's annotated type; a ``str`` knob takes the text as it is.
+
+    Raises:
+        ValueError: for a name the parameters cell does not declare.
+        TypeError: for a value of the wrong type.
+
+    Example:
+        >>> cell = nbformat.v4.new_code_cell("EPOCHS: int = 3\\nLR: float = 0.1",
+        ...                                  metadata={"tags": ["parameters"]})
+        >>> notebook = nbformat.v4.new_notebook(cells=[cell])
+        >>> parse_parameters(notebook, [("EPOCHS", "5"), ("LR", "1")])
+        {'EPOCHS': 5, 'LR': 1.0}
+        >>> parse_parameters(notebook, [("EPOCHS", "five")])
+        Traceback (most recent call last):
+        ...
+        TypeError: `EPOCHS` must be an integer (int). Received: EPOCHS=five
+    """
+    known = declared_parameters(notebook)
+    values = {}
+    for name, text in pairs:
+        if name not in known:
+            raise ValueError(f"`{name}` is not a parameter of this notebook. Expected one of: "
+                             f"{', '.join(known) or '(none: it has no parameters cell)'}. "
+                             f"Received: {name}={text}")
+        values[name] = _typed(name, text, known[name]["inferred_type_name"])
+    return values
+
+
+def parameterize(notebook: nbformat.NotebookNode,
+                 parameters: dict[str, object]) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` with papermill's ``injected-parameters`` cell for ``parameters``.
+
+    papermill's own parameterisation: the cell goes right after the ``parameters`` cell
+    (or replaces an earlier injected one) and the values are recorded in the metadata.
+
+    Raises:
+        ValueError: for a name the parameters cell does not declare.
+
+    Example:
+        >>> cell = nbformat.v4.new_code_cell("EPOCHS: int = 3", metadata={"tags": ["parameters"]})
+        >>> injected = parameterize(nbformat.v4.new_notebook(cells=[cell]), {"EPOCHS": 5})
+        >>> print(injected.cells[1].source)
+        # Parameters
+        EPOCHS = 5
+        <BLANKLINE>
+    """
+    from papermill.parameterize import parameterize_notebook
+
+    known = declared_parameters(notebook)
+    unknown = [name for name in parameters if name not in known]
+    if unknown:
+        raise ValueError(f"{', '.join(f'`{name}`' for name in unknown)} not declared in the "
+                         f"notebook's parameters cell. Expected names among: "
+                         f"{', '.join(known) or '(none)'}. Received: {sorted(parameters)}")
+    notebook = copy.deepcopy(notebook)
+    notebook.metadata.setdefault("papermill", nbformat.NotebookNode())
+    notebook.metadata["kernelspec"] = notebook.metadata.get("kernelspec") or {
+        "name": "python3", "display_name": "Python 3", "language": "python"}
+    return parameterize_notebook(notebook, dict(parameters))
+
+
 def execute_notebook(
     path: str | Path,
     *,
@@ -119,6 +297,7 @@ def execute_notebook(
     threads: int | None = None,
     env: dict | None = None,
     output_path: str | Path | None = None,
+    parameters: dict[str, object] | None = None,
 ) -> NotebookRun:
     """Execute ``path`` top to bottom in a fresh kernel started in the notebook's folder.
 
@@ -132,6 +311,8 @@ def execute_notebook(
         threads: cap the kernel's compute threads (see ``kernel_env``).
         env: extra environment variables for the kernel.
         output_path: where to write the executed copy, if anywhere.
+        parameters: values for the knobs of the notebook's ``parameters`` cell, injected
+            by papermill (see ``parameterize``); ``fast_parameters`` gives fast mode's.
 
     Returns:
         A ``NotebookRun`` with the executed notebook, wall time, peak kernel memory and
@@ -139,7 +320,8 @@ def execute_notebook(
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        ValueError: for a non-positive ``timeout``.
+        ValueError: for a non-positive ``timeout`` or a parameter the notebook does not
+            declare.
 
     Example:
         >>> import tempfile
@@ -161,6 +343,8 @@ def execute_notebook(
     if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
         raise ValueError(f"`timeout` must be a number of seconds > 0. Received: {timeout!r}")
     notebook = nbformat.read(path, as_version=4)
+    if parameters:
+        notebook = parameterize(notebook, parameters)
     client = NotebookClient(
         notebook,
         kernel_name="python3",
@@ -215,223 +399,3 @@ def execute_notebook(
         run.output_path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, run.output_path)
     return run
-
-
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-
-
-def _widget_snapshot(model_id: str, state: dict) -> tuple[list[str], list[dict]]:
-    """The controls (``description = value``) and Output-widget outputs under a widget."""
-    model = state.get(model_id)
-    if model is None:
-        return [], []
-    values = model.get("state", {})
-    if model.get("model_name") == "OutputModel":
-        return [], list(values.get("outputs", []))
-    controls, outputs = [], []
-    if values.get("description") and "value" in values:
-        controls.append(f"{values['description']} = {values['value']}")
-    for child in values.get("children", []):
-        child_controls, child_outputs = _widget_snapshot(str(child).removeprefix("IPY_MODEL_"),
-                                                         state)
-        controls += child_controls
-        outputs += child_outputs
-    return controls, outputs
-
-
-def static_widgets(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of an executed notebook whose widgets are replaced by what they showed.
-
-    A static page cannot run a kernel, so a slider cannot move there. Each widget output
-    becomes a note naming its controls and their values, followed by the outputs (figures,
-    text) its Output widgets held when the run ended. The widget state is dropped from the
-    metadata, so the page loads no widget JavaScript.
-
-    Args:
-        notebook: an executed notebook (``execute_notebook`` stores its widget state).
-
-    Returns:
-        A new notebook; ``notebook`` is not changed.
-
-    Example:
-        >>> view = {WIDGET_VIEW: {"model_id": "box"}, "text/plain": "interactive(...)"}
-        >>> state = {"box": {"model_name": "VBoxModel", "state": {"children": [
-        ...              "IPY_MODEL_s", "IPY_MODEL_out"]}},
-        ...          "s": {"model_name": "FloatSliderModel",
-        ...                "state": {"description": "lr", "value": 0.5}},
-        ...          "out": {"model_name": "OutputModel", "state": {"outputs": [
-        ...                {"output_type": "stream", "name": "stdout", "text": "hi"}]}}}
-        >>> nb = nbformat.v4.new_notebook(metadata={"widgets": {WIDGET_STATE: {"state": state}}})
-        >>> nb.cells = [nbformat.v4.new_code_cell(outputs=[
-        ...     nbformat.v4.new_output("display_data", data=view)])]
-        >>> static = static_widgets(nb)
-        >>> [output.output_type for output in static.cells[0].outputs]
-        ['display_data', 'stream']
-        >>> "lr = 0.5" in static.cells[0].outputs[0].data["text/html"], "widgets" in static.metadata
-        (True, False)
-    """
-    import copy
-    import html
-
-    notebook = copy.deepcopy(notebook)
-    widgets = notebook.metadata.pop("widgets", {})
-    state = widgets.get(WIDGET_STATE, {}).get("state", {})
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        outputs = []
-        for output in cell.get("outputs", []):
-            view = output.get("data", {}).get(WIDGET_VIEW)
-            if view is None:
-                outputs.append(output)
-                continue
-            controls, shown = _widget_snapshot(view.get("model_id", ""), state)
-            where = f" ({html.escape(', '.join(controls))})" if controls else ""
-            note = (f"<p><em>An interactive widget{where}: open the notebook in JupyterLab "
-                    "to move it. Below, what it showed when this page was built.</em></p>")
-            outputs.append(nbformat.v4.new_output("display_data", data={"text/html": note}))
-            outputs += [nbformat.from_dict(item) for item in shown]
-        cell.outputs = outputs
-    return notebook
-
-
-def export_html(run: NotebookRun, directory: str | Path) -> Path:
-    """Write the executed notebook as a standalone HTML page, figures embedded.
-
-    Images are embedded as data URIs, so the page is one file. Widgets become static
-    snapshots (see ``static_widgets``).
-
-    Args:
-        run: an executed notebook, from ``execute_notebook``.
-        directory: where to write ``<notebook name>.html``; created when missing.
-
-    Returns:
-        The path of the page.
-
-    Example:
-        >>> import tempfile
-        >>> run = NotebookRun(Path("01_demo.ipynb"), nbformat.v4.new_notebook(), seconds=1.0)
-        >>> export_html(run, tempfile.mkdtemp()).name
-        '01_demo.html'
-    """
-    from nbconvert import HTMLExporter
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    import logging
-
-    # nbconvert warns that figures have no alternative text and then gives each a generic
-    # one; we give each a plain one ourselves and keep its warning off the terminal.
-    quiet = logging.getLogger("lrcourse.html")
-    quiet.setLevel(logging.ERROR)
-    exporter = HTMLExporter(template_name="lab", embed_images=True, log=quiet)
-    body, _ = exporter.from_notebook_node(static_widgets(run.notebook))
-    body = body.replace('alt="No description has been provided for this image"',
-                        'alt="A figure drawn by the code cell above"')
-    back = "<p><a href='index.html'>&larr; all lessons</a></p>"
-    body = body.replace("<main>", "<main>" + back, 1)
-    target = directory / f"{run.path.stem}.html"
-    target.write_text(body, encoding="utf-8")
-    return target
-
-
-def _headings(page: str) -> list[tuple[int, str, str]]:
-    """(level, anchor, text) of the h1 and h2 headings of an nbconvert page."""
-    import html
-    import re
-
-    found = []
-    for level, anchor, inner in re.findall(r'<h([12]) id="([^"]*)">(.*?)</h\1>', page, re.S):
-        inner = re.sub(r'<a class="anchor-link".*?</a>', "", inner, flags=re.S)
-        text = html.unescape(re.sub(r"<[^>]+>", "", inner)).strip()
-        found.append((int(level), anchor, text))
-    return found
-
-
-INDEX_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-       line-height: 1.45; color: #222; }
-table { border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; }
-th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd;
-         vertical-align: top; }
-td.num { text-align: right; white-space: nowrap; }
-.failed { color: #b00020; font-weight: bold; }
-ol.sections { margin: .2rem 0 0; padding-left: 1.2rem; font-size: .92rem; }
-"""
-
-
-def write_html_index(runs: list[NotebookRun], directory: str | Path, *,
-                     mode: str | None = None) -> Path:
-    """Write ``index.html``: the lesson map, with each lesson's status and wall time.
-
-    The map lists every lesson with its title and its sections, each linked to its place
-    in the lesson's page (read from the pages ``export_html`` wrote into ``directory``).
-
-    Args:
-        runs: the executed lessons, in course order.
-        directory: the site folder holding the lesson pages.
-        mode: ``"fast"`` or ``"full"``, shown with the times when given.
-
-    Returns:
-        The path of ``index.html``.
-
-    Raises:
-        ValueError: if ``runs`` is empty or ``mode`` is neither ``"fast"`` nor ``"full"``.
-
-    Example:
-        >>> import tempfile
-        >>> run = NotebookRun(Path("01_demo.ipynb"), nbformat.v4.new_notebook(), seconds=12.34)
-        >>> "12.3 s" in write_html_index([run], tempfile.mkdtemp()).read_text()
-        True
-    """
-    import html
-    import platform
-    from datetime import datetime, timezone
-
-    if not runs:
-        raise ValueError("`runs` must name at least one executed notebook. Received: []")
-    if mode is not None:
-        check.choice("mode", mode, ("fast", "full"))
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for run in runs:
-        name = run.path.stem
-        page = directory / f"{name}.html"
-        headings = _headings(page.read_text(encoding="utf-8")) if page.is_file() else []
-        title = next((text for level, _, text in headings if level == 1), name)
-        sections = "".join(
-            f"<li><a href='{html.escape(name)}.html#{html.escape(anchor)}'>"
-            f"{html.escape(text)}</a></li>"
-            for level, anchor, text in headings if level == 2)
-        status = "ok" if run.ok else "<span class='failed'>FAILED</span>"
-        if not run.ok:
-            status += "<br>" + html.escape(run.failures[0].describe())
-        rows.append(
-            f"<tr><td>{html.escape(name[:2])}</td><td><a href='{html.escape(name)}.html'>"
-            f"<strong>{html.escape(title)}</strong></a><br><code>{html.escape(run.path.name)}"
-            f"</code><ol class='sections'>{sections}</ol></td><td>{status}</td>"
-            f"<td class='num'>{run.seconds:.1f} s</td></tr>")
-    total = sum(run.seconds for run in runs)
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    how = f"{mode} mode, " if mode else ""
-    page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>lrcourse: the learning rate</title><style>{INDEX_STYLE}</style></head><body>"
-        "<h1>lrcourse: the learning rate, in Keras and PyTorch</h1>"
-        "<p>The rendered edition of the course: every lesson executed top to bottom, with its "
-        "figures. To run and change the code, open the notebooks in JupyterLab "
-        "(<code>make lab</code>).</p>"
-        "<h2>Lesson map</h2><table><tr><th>#</th><th>lesson and its sections</th>"
-        "<th>status</th><th>wall time</th></tr>"
-        + "\n".join(rows)
-        + f"<tr><td></td><td>all lessons</td><td></td><td class='num'>{total:.1f} s</td></tr>"
-        f"</table><p>Built {when} ({how}Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPU threads). Wall time is the time each lesson took to run in a "
-        "fresh kernel.</p></body></html>"
-    )
-    target = directory / "index.html"
-    target.write_text(page, encoding="utf-8")
-    return target

@@ -1,62 +1,86 @@
-"""Every notebook runs offline in fast mode; exercises round-trip through the checker."""
+"""Notebook execution under pytest: nbval runs every notebook; these tests prove what conftest.py adds.
 
+Every lesson, solution and exercise notebook is collected by nbval (`--nbval-lax`, see
+pyproject.toml) and executed cell by cell, offline, in fast mode. The exercise round trips
+(solutions all PASS, exercises all NOT YET, planted wrong answers WRONG) are graded in
+tests/test_grading.py.
+"""
+
+import os
 import re
+import subprocess
+import sys
+import uuid
 
-import nbformat
 import pytest
-from answers import WRONG_ANSWERS
-from conftest import ALL_NOTEBOOKS, EXERCISES, ROOT, SOLUTIONS, guarded_env, write_notebook
+from conftest import ALL_NOTEBOOKS, EXERCISES, LESSONS, ROOT, SOLUTIONS, guarded_env, write_notebook
 
-from lrcourse import checks, cli
 from lrcourse.runner import execute_notebook
 
-
-@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_notebook_runs_offline_in_fast_mode(path, network_log, tmp_path):
-    run = execute_notebook(path, fast=True, threads=1, timeout=600, env=guarded_env(network_log),
-                           output_path=tmp_path / path.name)
-    assert run.ok, [failure.describe() for failure in run.failures]
-    assert network_log.read_text() == "", "the notebook tried to reach the network"
-    results = cli.grade(run.notebook, run.failures)
-    if path in SOLUTIONS:
-        assert results and all(r.status is checks.Status.PASS for r in results), results
-    if path in EXERCISES:
-        assert results and all(r.status is checks.Status.NOT_YET for r in results), results
+pytestmark = pytest.mark.notebook
 
 
 def test_there_is_something_to_run():
-    assert len(SOLUTIONS) == len(EXERCISES) >= 1 and ALL_NOTEBOOKS
+    assert len(SOLUTIONS) == len(EXERCISES) >= 1 and LESSONS and ALL_NOTEBOOKS
 
 
-def plant(source: str, question_bodies: list[str]) -> str:
-    """Replace each solution region of a cell by the next planted body, at its indent."""
-    region = re.compile(r"^([ \t]+)# BEGIN SOLUTION.*?^[ \t]*# END SOLUTION[ \t]*$",
-                        re.DOTALL | re.MULTILINE)
+def run_pytest(paths, *options) -> tuple[int, str]:
+    """pytest in a subprocess from the course folder, so conftest.py and pyproject.toml apply."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("PYTEST_", "LRCOURSE_"))}
+    env["LRCOURSE_FAST"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-rfE", *options, *map(str, paths)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return result.returncode, result.stdout + result.stderr
 
-    def replace(match):
-        indent = match.group(1)
-        return "\n".join(indent + line for line in question_bodies.pop(0).splitlines())
 
-    return region.sub(replace, source)
+@pytest.fixture
+def scratch():
+    """A folder inside the course (conftest.py applies only below it), removed afterwards."""
+    import shutil
+
+    folder = ROOT / "build" / f"nbval-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
-def test_planted_wrong_answers_are_each_reported_wrong(solution, tmp_path, capsys):
-    notebook = nbformat.read(solution, as_version=4)
-    lesson = notebook.metadata["lrcourse"]["lesson"]
-    bodies = [WRONG_ANSWERS[q.id][0] for q in checks.questions_for_lesson(lesson)]
-    for cell in notebook.cells:
-        if cell.cell_type == "code":
-            cell.source = plant(cell.source, bodies)
-    assert bodies == [], "every question's region was replaced"
-    nbformat.write(notebook, tmp_path / solution.name)
-    code = cli.main(["check", str(tmp_path / solution.name)])
-    out = capsys.readouterr().out
-    assert code == 1
-    rows = [line.split() for line in out.splitlines() if line.startswith(f"  {lesson}.")]
-    assert len(rows) == len(checks.questions_for_lesson(lesson))
-    assert all(row[1] == "WRONG" for row in rows), out
-    assert out.count("hint:") == len(rows)
+def failed_cells(output: str) -> set[str]:
+    """``name.ipynb::Cell N`` of every cell pytest's short summary lists as failed."""
+    return {f"{name}::Cell {number}" for name, number in
+            re.findall(r"^FAILED \S*?([\w-]+\.ipynb)::Cell (\d+)", output, re.M)}
+
+
+def test_nbval_fails_a_silent_raises_cell_a_network_call_and_an_error_naming_the_cell(scratch):
+    write_notebook(scratch / "silent.ipynb", "x = 1", "print('this raises, it says')",
+                   tags={1: ["raises-exception"]})
+    write_notebook(scratch / "loud.ipynb", "raise ValueError('shown on purpose')", "y = 2",
+                   tags={0: ["raises-exception"]})
+    write_notebook(scratch / "network.ipynb", "import socket",
+                   "try:\n    socket.getaddrinfo('example.invalid', 80)\nexcept OSError:\n"
+                   "    pass  # a lesson that swallows the refusal", "z = 3")
+    write_notebook(scratch / "error.ipynb", "# the broken cell\n1 / 0")
+    code, out = run_pytest(sorted(scratch.glob("*.ipynb")))
+    assert code == 1, out
+    assert failed_cells(out) == {"silent.ipynb::Cell 1", "network.ipynb::Cell 1",
+                                 "error.ipynb::Cell 0"}, out
+    assert "The cell is tagged raises-exception but raised nothing" in out
+    assert "print('this raises, it says')" in out  # nbval shows the failing cell's source
+    assert "tried to reach the network" in out and "look up 'example.invalid'" in out
+    assert "ZeroDivisionError" in out and "# the broken cell" in out
+    assert re.search(r"\b3 failed, 5 passed\b", out), out
+
+
+@pytest.mark.parametrize("dist", ["loadgroup", "loadscope"])
+def test_nbval_keeps_each_notebooks_cells_together_under_xdist(scratch, dist):
+    for name in ("a", "b", "c"):
+        write_notebook(scratch / f"{name}.ipynb", "import os\nfast = os.environ['LRCOURSE_FAST']",
+                       "total = 0", *[f"total += {step}" for step in range(1, 6)],
+                       "assert total == 15 and fast == '1'")
+    code, out = run_pytest(sorted(scratch.glob("*.ipynb")), "-n", "2", "--dist", dist)
+    assert code == 0, out
+    assert re.search(r"\b24 passed\b", out), out
 
 
 def test_network_guard_refuses_the_outside_and_allows_loopback(tmp_path, network_log):
