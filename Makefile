@@ -21,7 +21,7 @@ ifeq ($(shell id -u),0)
 LAB_FLAGS += --allow-root
 endif
 
-.PHONY: setup lab test lint strip exercises clean
+.PHONY: setup lab test test-fast lint strip exercises clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +33,13 @@ setup: $(STAMP)  ## create or update .venv only
 lab: $(STAMP)  ## start JupyterLab on the course
 	$(JUPYTER_ENV) $(BIN)/jupyter lab $(LAB_FLAGS)
 
-test: $(STAMP)  ## the whole test suite, fast mode
+# pyproject.toml adds nbval (every notebook, cell by cell) and `--dist loadgroup`, which keeps
+# a notebook's cells on one worker; `--dist loadscope` works too.
+test: $(STAMP)  ## the whole test suite, fast mode: unit tests, doctests, notebooks, browser
 	LRCOURSE_FAST=1 $(BIN)/python -m pytest -n 2 --dist loadgroup
+
+test-fast: $(STAMP)  ## unit tests and doctests only, for the edit-test loop (no notebooks)
+	LRCOURSE_FAST=1 $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not notebook" tests lrcourse
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ MATHJAX_DIR = "mathjax"
 # jupyter-server-mathjax ships MathJax 2.7 with this combined configuration and the
 # STIX web fonts (not the TeX ones MathJax would ask for by default).
 MATHJAX_URL = f"{MATHJAX_DIR}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+NO_REQUIRE_JS = "data:text/javascript,"
 MATHJAX_FONTS = """<script type="text/x-mathjax-config">
 MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], webFont: "STIX-Web", imageFont: null,
                                  preferredFont: null}});
@@ -170,8 +171,10 @@ def export_html(run: NotebookRun, directory: str | Path) -> Path:
     quiet = logging.getLogger("lrcourse.html")
     quiet.setLevel(logging.ERROR)
     copy_mathjax(directory)
+    # The lab template always loads require.js from a CDN, for JavaScript outputs; the
+    # lessons have none once their widgets are snapshots, so an empty script stands in.
     exporter = HTMLExporter(template_name="lab", embed_images=True, log=quiet,
-                            mathjax_url=MATHJAX_URL)
+                            mathjax_url=MATHJAX_URL, require_js_url=NO_REQUIRE_JS)
     body, _ = exporter.from_notebook_node(static_widgets(run.notebook))
     body = body.replace("<!-- Load mathjax -->", MATHJAX_FONTS + "<!-- Load mathjax -->", 1)
     body = body.replace('alt="No description has been provided for this image"',

@@ -282,6 +282,8 @@ def parameterize(notebook: nbformat.NotebookNode,
                          f"notebook's parameters cell. Expected names among: "
                          f"{', '.join(known) or '(none)'}. Received: {sorted(parameters)}")
     notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:  # as papermill's own execute prepares a notebook
+        cell.metadata.setdefault("tags", [])
     notebook.metadata.setdefault("papermill", nbformat.NotebookNode())
     notebook.metadata["kernelspec"] = notebook.metadata.get("kernelspec") or {
         "name": "python3", "display_name": "Python 3", "language": "python"}

@@ -33,6 +33,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
+CHROMIUM = Path(os.environ.get("LRCOURSE_CHROMIUM", "/usr/bin/chromium"))
+# Flags for Chromium as root on a machine without network (no sandbox, no background calls).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
 
 # JupyterLab settings for a test run. Windowing off: every cell stays in the page, so the
 # widget is in the DOM and the screenshot shows the whole notebook. Autosave off: the run

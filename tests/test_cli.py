@@ -13,19 +13,90 @@ def run_cli(capsys, *argv):
     return code, capsys.readouterr().out
 
 
-def test_run_passes_fast_mode_and_writes_executed_copy_and_html(tmp_path, capsys, monkeypatch):
+PARAMETERS = ('import os\n\nFAST: bool = os.environ.get("LRCOURSE_FAST") in {"1"}  # small\n'
+              'EPOCHS: int = 2 if FAST else 30  # passes over the data\n'
+              'RATE: float = 0.1  # the learning rate\n'
+              'SEEDS: tuple = (0,) if FAST else (0, 1, 2)  # seeds')
+
+
+def parameterised_notebook(path):
+    path = write_notebook(path, PARAMETERS, "print(f'{FAST} {EPOCHS} {RATE!r} {list(SEEDS)}')",
+                          "import os\nprint('env', os.environ.get('LRCOURSE_FAST'))",
+                          tags={0: ["parameters"]})
+    return path
+
+
+def printed(path) -> list[str]:
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    return [out.text.strip() for cell in notebook.cells for out in cell.get("outputs", [])
+            if out.output_type == "stream"]
+
+
+@pytest.mark.notebook
+def test_run_fast_mode_is_a_parameter_set_injected_by_papermill(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    write_notebook(tmp_path / "ok.ipynb",
-                   "import os\nassert os.environ.get('LRCOURSE_FAST') == '1'\nprint('fast')")
+    monkeypatch.setenv("LRCOURSE_FAST", "1")  # the caller's shell does not decide the mode
+    parameterised_notebook(tmp_path / "ok.ipynb")
     code, out = run_cli(capsys, "run", "ok.ipynb", "--fast", "--html", "site")
     assert code == 0, out
-    assert "1 passed, 0 failed" in out and "ok.ipynb" in out
-    assert "fast" in (tmp_path / "build" / "ok.ipynb").read_text()
+    assert "1 passed, 0 failed" in out and "ok.ipynb" in out and "fast mode" in out
+    assert printed(tmp_path / "build" / "ok.ipynb") == ["True 2 0.1 [0]", "env None"]
+    import nbformat
+
+    executed = nbformat.read(tmp_path / "build" / "ok.ipynb", as_version=4)
+    assert executed.cells[1].metadata["tags"] == ["injected-parameters"]
+    assert executed.metadata["papermill"]["parameters"] == {"FAST": True, "EPOCHS": 2,
+                                                            "SEEDS": [0]}
     assert (tmp_path / "site" / "ok.html").exists() and (tmp_path / "site" / "index.html").exists()
-    code, out = run_cli(capsys, "run", "ok.ipynb")  # full mode: LRCOURSE_FAST is not set
-    assert code == 1 and "AssertionError" in out
+    code, out = run_cli(capsys, "run", "ok.ipynb")  # full mode: nothing injected
+    assert code == 0, out
+    assert printed(tmp_path / "build" / "ok.ipynb") == ["False 30 0.1 [0, 1, 2]", "env None"]
 
 
+@pytest.mark.notebook
+def test_run_p_sets_a_knob_with_its_type_over_fast_mode(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    parameterised_notebook(tmp_path / "ok.ipynb")
+    code, out = run_cli(capsys, "run", "ok.ipynb", "--fast", "-p", "EPOCHS", "7",
+                        "-p", "RATE", "1", "-p", "SEEDS", "[4, 5]")
+    assert code == 0, out
+    assert printed(tmp_path / "build" / "ok.ipynb")[0] == "True 7 1.0 [4, 5]"
+
+
+def test_run_refuses_an_unknown_knob_or_a_wrong_type_before_running(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    parameterised_notebook(tmp_path / "ok.ipynb")
+    with pytest.raises(SystemExit, match="`EPOCH` is not a parameter of this notebook. "
+                       "Expected one of: FAST, EPOCHS, RATE, SEEDS"):
+        cli.main(["run", "ok.ipynb", "-p", "EPOCH", "3"])
+    with pytest.raises(SystemExit, match="`EPOCHS` must be an integer"):
+        cli.main(["run", "ok.ipynb", "-p", "EPOCHS", "2.5"])
+    with pytest.raises(SystemExit, match="`FAST` must be True or False"):
+        cli.main(["run", "ok.ipynb", "-p", "FAST", "yes"])
+    assert not (tmp_path / "build").exists(), "nothing ran"
+
+
+@pytest.mark.notebook
+def test_run_keeps_raises_exception_cells_that_plain_papermill_stops_on(tmp_path, capsys,
+                                                                        monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "demo.ipynb", PARAMETERS, "raise ValueError('shown on purpose')",
+                   "print(EPOCHS)", tags={0: ["parameters"], 1: ["raises-exception"]})
+    code, out = run_cli(capsys, "run", "demo.ipynb", "-p", "EPOCHS", "5")
+    assert code == 0, out
+    assert printed(tmp_path / "build" / "demo.ipynb") == ["5"]
+    papermill = subprocess.run(
+        [sys.executable, "-m", "papermill", "demo.ipynb", "out.ipynb", "-p", "EPOCHS", "5"],
+        capture_output=True, text=True)
+    assert papermill.returncode != 0 and "ValueError" in papermill.stderr + papermill.stdout
+
+
+@pytest.mark.notebook
 def test_run_names_each_failing_notebook_and_cell(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_notebook(tmp_path / "bad.ipynb", "x = 1", "# a comment\n1 / 0", "print('never')")
@@ -39,6 +110,7 @@ def test_run_names_each_failing_notebook_and_cell(tmp_path, capsys, monkeypatch)
     assert "FAILED good.ipynb" not in out and "1 passed, 2 failed" in out
 
 
+@pytest.mark.notebook
 def test_run_stops_a_notebook_at_its_time_limit(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(60)")

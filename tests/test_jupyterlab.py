@@ -21,19 +21,14 @@ from pathlib import Path
 
 import pytest
 from conftest import LESSONS, ROOT
-from labserver import IMPORT_CELL, course_copy, make_dry_run, start_lab
+from labserver import CHROMIUM, CHROMIUM_ARGS, IMPORT_CELL, course_copy, make_dry_run, start_lab
 
 from lrcourse.runner import RAISES_TAG, kernel_env
 
-pytestmark = pytest.mark.xdist_group("jupyterlab")
+pytestmark = [pytest.mark.xdist_group("jupyterlab"), pytest.mark.notebook]
 
-CHROMIUM = Path(os.environ.get("LRCOURSE_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = ROOT / "build" / "screenshots"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-# Flags for Chromium as root on a machine without network (no sandbox, no background calls).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
 TALLEST_SCREENSHOT = 32_000  # pixels; taller notebooks are cut at the bottom
 LESSON_TIMEOUT_S = 600
 

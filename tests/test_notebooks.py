@@ -1,4 +1,4 @@
-"""Notebook execution under pytest: nbval runs every notebook; these tests prove what conftest.py adds.
+"""Notebooks under pytest: nbval runs every one; these tests prove what conftest.py adds to it.
 
 Every lesson, solution and exercise notebook is collected by nbval (`--nbval-lax`, see
 pyproject.toml) and executed cell by cell, offline, in fast mode. The exercise round trips
