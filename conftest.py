@@ -119,6 +119,9 @@ def pytest_runtest_setup(item):
     log = Path(_LOG_DIR) / (notebook_group(item.path).replace("/", "_") + ".log")
     log.write_text("")
     item.parent.lrcourse = {"log": log, "seen": 0, "start": time.monotonic(), "cells": {}}
+    from lrcourse.runner import _log_execution
+
+    _log_execution("nbval", item.path)
     saved, wanted = dict(os.environ), kernel_environment(log)
     os.environ.clear()
     os.environ.update(wanted)

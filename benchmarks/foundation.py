@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/foundation.py [--skip-clone] [--repeats N]
 
-1. `make test` on a fresh clone, setup (creating .venv) and tests timed separately.
+1. `make test` on a fresh clone, setup (creating .venv) and tests timed separately, then
+   `make test-fast`; how many times `make test` executed each notebook (nbval, the course's
+   runner, and JupyterLab in the browser, read from the runs' logs).
 2. Lesson 01 wall time in fast and full mode (median of N runs), and the kernel's peak RSS
    in full mode (VmHWM of the kernel process).
 3. `import lrcourse` time in a fresh interpreter (median of N).
@@ -32,13 +34,30 @@ def timed(command: list[str], cwd: Path, env: dict | None = None) -> float:
     return time.monotonic() - start
 
 
-def fresh_clone_make_test() -> tuple[float, float]:
+def fresh_clone_make_test() -> dict[str, object]:
+    """Times of `make setup`, `make test`, `make test-fast` in a fresh clone, and executions."""
+    import json
+    import os
+    from collections import Counter
+
     with tempfile.TemporaryDirectory() as directory:
         clone = Path(directory) / "lrcourse"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-        setup = timed(["make", "setup"], clone)
-        tests = timed(["make", "test"], clone)
-    return setup, tests
+        log = Path(directory) / "executions.log"
+        env = {**os.environ, "LRCOURSE_EXECUTION_LOG": str(log)}
+        result: dict[str, object] = {"setup": timed(["make", "setup"], clone)}
+        result["test"] = timed(["make", "test"], clone, env=env)
+        result["test-fast"] = timed(["make", "test-fast"], clone)
+        runs = Counter()
+        for line in log.read_text().splitlines() if log.is_file() else []:
+            tool, path = line.split(" ", 1)
+            if Path(path).is_relative_to(clone):
+                runs[Path(path).relative_to(clone).as_posix()] += 1
+        browser = clone / "build" / "screenshots" / "timings.json"
+        for lesson in json.loads(browser.read_text()) if browser.is_file() else []:
+            runs[f"notebooks/{lesson}.ipynb"] += 1
+        result["executions"] = runs
+    return result
 
 
 def timed_runs(lesson: Path, *, fast: bool, repeats: int) -> list:
@@ -100,9 +119,18 @@ def main() -> None:
     for key, value in threads_comparison().items():
         rows.append((f"2 x lesson 01 fast side by side, {key}", f"{value:.1f} s"))
     if not args.skip_clone:
-        setup, tests = fresh_clone_make_test()
-        rows.append(("fresh clone: make setup", f"{setup:.0f} s"))
-        rows.append(("fresh clone: make test (after setup)", f"{tests:.0f} s"))
+        clone = fresh_clone_make_test()
+        rows.append(("fresh clone: make setup", f"{clone['setup']:.0f} s"))
+        rows.append(("fresh clone: make test (after setup)", f"{clone['test']:.0f} s"))
+        total = clone["setup"] + clone["test"]
+        rows.append(("fresh clone: make setup + make test", f"{total:.0f} s"))
+        rows.append(("fresh clone: make test-fast", f"{clone['test-fast']:.0f} s"))
+        runs = clone["executions"]
+        lessons = sorted(name for name in runs if name.startswith("notebooks/"))
+        rows.append(("notebooks executed by make test", str(len(runs))))
+        rows.append(("most executions of one notebook", str(max(runs.values(), default=0))))
+        for name in lessons:
+            rows.append((f"  executions of {name}", str(runs[name])))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

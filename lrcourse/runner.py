@@ -110,6 +110,14 @@ def _peak_rss_mb(pid: int | None) -> float | None:
     return None
 
 
+def _log_execution(tool: str, path: Path) -> None:
+    """Append ``tool path`` to ``$LRCOURSE_EXECUTION_LOG`` when set (benchmarks/foundation.py)."""
+    log = os.environ.get("LRCOURSE_EXECUTION_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as file:
+            file.write(f"{tool} {Path(path).resolve()}\n")
+
+
 def _first_line(cell) -> str:
     for line in cell.source.splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
@@ -344,6 +352,7 @@ def execute_notebook(
         raise FileNotFoundError(f"no notebook at {path}")
     if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
         raise ValueError(f"`timeout` must be a number of seconds > 0. Received: {timeout!r}")
+    _log_execution("runner", path)
     notebook = nbformat.read(path, as_version=4)
     if parameters:
         notebook = parameterize(notebook, parameters)
