@@ -50,6 +50,9 @@ def test_run_fast_mode_is_a_parameter_set_injected_by_papermill(tmp_path, capsys
     assert executed.metadata["papermill"]["parameters"] == {"FAST": True, "EPOCHS": 2,
                                                             "SEEDS": [0]}
     assert (tmp_path / "site" / "ok.html").exists() and (tmp_path / "site" / "index.html").exists()
+    assert "rendered edition: open site/index.html in a browser" in out
+    assert sorted(path.name for path in (tmp_path / "site").glob("*.html")) == ["index.html",
+                                                                               "ok.html"]
     code, out = run_cli(capsys, "run", "ok.ipynb")  # full mode: nothing injected
     assert code == 0, out
     assert printed(tmp_path / "build" / "ok.ipynb") == ["False 30 0.1 [0, 1, 2]", "env None"]
