@@ -284,7 +284,8 @@ def adagrad(learning_rate, *, initial_accumulator_value: float = 0.0, epsilon: f
     Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
     """
     learning_rate = _learning_rate(learning_rate)
-    initial = _validate.nonnegative_float("initial_accumulator_value", initial_accumulator_value)
+    initial_accumulator_value = _validate.nonnegative_float("initial_accumulator_value",
+                                                            initial_accumulator_value)
     epsilon = _validate.nonnegative_float("epsilon", epsilon)
     epsilon_inside_sqrt = _validate.boolean("epsilon_inside_sqrt", epsilon_inside_sqrt)
 
@@ -297,9 +298,9 @@ def adagrad(learning_rate, *, initial_accumulator_value: float = 0.0, epsilon: f
         return w - rate * g / denominator, {"accumulator": accumulator}
 
     return _rule("adagrad", ("accumulator",), update, {
-        "learning_rate": learning_rate, "initial_accumulator_value": initial,
+        "learning_rate": learning_rate, "initial_accumulator_value": initial_accumulator_value,
         "epsilon": epsilon, "epsilon_inside_sqrt": epsilon_inside_sqrt},
-        start_value=initial)
+        start_value=initial_accumulator_value)
 
 
 def rmsprop(learning_rate, *, rho: float = 0.99, epsilon: float = 1e-8, momentum: float = 0.0,
@@ -379,7 +380,8 @@ def _adam_rule(name: str, learning_rate, beta_1, beta_2, epsilon, amsgrad, weigh
     epsilon = _validate.nonnegative_float("epsilon", epsilon)
     amsgrad = _validate.boolean("amsgrad", amsgrad)
     weight_decay = _validate.nonnegative_float("weight_decay", weight_decay)
-    before = _validate.boolean("epsilon_before_correction", epsilon_before_correction)
+    epsilon_before_correction = _validate.boolean("epsilon_before_correction",
+                                                  epsilon_before_correction)
     l2, shrink = (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
 
     def update(w, g, slots, rate, t):
@@ -393,7 +395,7 @@ def _adam_rule(name: str, learning_rate, beta_1, beta_2, epsilon, amsgrad, weigh
         second = v_max if amsgrad else v
         correction_1 = 1 - beta_1**t
         correction_2 = 1 - beta_2**t
-        if before:
+        if epsilon_before_correction:
             step = rate * np.sqrt(correction_2) / correction_1 * m / (np.sqrt(second) + epsilon)
         else:
             step = rate * (m / correction_1) / (np.sqrt(second / correction_2) + epsilon)
@@ -401,7 +403,8 @@ def _adam_rule(name: str, learning_rate, beta_1, beta_2, epsilon, amsgrad, weigh
 
     return _rule(name, ("momentum", "velocity", "max_velocity"), update, {
         "learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
-        "amsgrad": amsgrad, "weight_decay": weight_decay, "epsilon_before_correction": before})
+        "amsgrad": amsgrad, "weight_decay": weight_decay,
+        "epsilon_before_correction": epsilon_before_correction})
 
 
 def adam(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
