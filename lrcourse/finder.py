@@ -474,7 +474,10 @@ class FrameworkAdapter(Protocol):
     ``learning_rates()`` reads the rate of each param group (or sub-optimizer), the first
     being the reference; ``set_learning_rates(rates)`` sets them; ``train_batch()``
     trains the next batch and returns its loss; ``snapshot()`` saves everything a range
-    test changes and returns a function that puts it back.
+    test changes and returns a function that puts it back. :func:`run_range_test`'s example
+    is one, on a one-weight quadratic.
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
     """
 
     def learning_rates(self) -> list[float]: ...

@@ -179,6 +179,8 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
         >>> inner = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
         >>> round(float(ScaledSchedule(inner, 0.1)(10)), 6)
         0.005
+
+    Introduced in ``notebooks/03_per_variable_learning_rates.ipynb``.
     """
 
     def __init__(self, schedule, factor: float):

@@ -89,6 +89,8 @@ class Schedule:
         0.05
         >>> schedule(np.array([0, 10, 20]))
         array([0.1  , 0.05 , 0.025])
+
+    Introduced in ``notebooks/02_schedules.ipynb``.
     """
 
     __slots__ = ("name", "config", "_scalar", "_array")

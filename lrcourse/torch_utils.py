@@ -129,6 +129,8 @@ def is_bias_or_norm(name: str, module: torch.nn.Module) -> bool:
         True
         >>> is_bias_or_norm("weight", torch.nn.Linear(2, 2))
         False
+
+    Introduced in ``notebooks/03_per_variable_learning_rates.ipynb``.
     """
     return name == "bias" or isinstance(module, _NORM_LAYERS)
 
