@@ -227,12 +227,14 @@ def analyze(
       minimum of ``s``.
     - ``valley``: one third of the way along the fall, on the log axis: well into the
       fall, far below the rate at the bottom, which is already at the edge of divergence.
-      This is not fastai's ``valley``: fastai (``fastai.callback.schedule.valley``)
-      takes the longest stretch over which the *raw* recorded losses keep falling
-      (a longest-decreasing-run search over the points) and returns the rate two
-      thirds of the way along that stretch; lrcourse measures the fall on the
-      bias-corrected smoothed curve, from its highest point to its minimum, and goes
-      one third of the way along it on the log axis.
+      This is not fastai's ``valley`` (``fastai/callback/schedule.py``): fastai finds the
+      longest decreasing subsequence of the recorded losses (its Recorder's smoothed
+      losses, ``beta=0.98``, with ``lr_find`` dropping the first ``num_it // 10`` and the
+      last 5 points), with start ``a`` and end ``b``, and returns the rate at point index
+      ``a + int((b - a) / 3) + int((b - a) / 6)``, about half way along it by point count
+      (its docs say "roughly 2/3"). lrcourse measures the fall on its own smoothed curve,
+      from the highest point to the minimum, and goes one third of the way along it on
+      the log-rate axis.
     - ``steepest``: the point of most negative slope ``ds/dx`` (``numpy.gradient``), looked
       for only before the minimum of ``s`` (a drop after the minimum is not learning) and
       after the first ``round(1 / (1 - beta))`` points (too few losses averaged there).
