@@ -25,9 +25,10 @@ show what Keras itself costs: a callback with an empty ``on_train_batch_begin`` 
 no work) and one with an empty ``on_train_batch_end`` (which turns off Keras 3's
 asynchronous dispatch of batch-end hooks, so the loss is converted on the main thread).
 Keras 3 calls every batch hook whether or not a callback defines it, and the begin hooks get
-no logs, so neither costs much; what the scheduler pays is its one eager TensorFlow operation
-per batch (the assignment of the rate), and TensorFlow runs the compiled step that follows
-any eager kernel some tens of microseconds slower.
+no logs, so neither costs much; what the scheduler pays is one schedule call, one read of
+``optimizer.iterations`` and one eager TensorFlow operation per batch (the assignment of
+the rate), and TensorFlow runs the compiled step that follows any eager kernel some tens
+of microseconds slower.
 PyTorch: besides ``OneCycleLR`` and ``as_lambda_lr``, a loop that writes the precomputed
 rate into ``param_groups`` by hand shows the cost without ``LRScheduler``'s machinery.
 
@@ -244,8 +245,9 @@ def eager_op_cost(data, rounds: int = 30, calls: int = 100) -> dict:
     """CPU time of one compiled Keras train step, alone and after other work, in seconds.
 
     The median over ``rounds`` of the mean over ``calls`` steps: the step alone; after the
-    rate assignment ``BatchLearningRateScheduler`` makes (one ``AssignVariableOp``); after
-    an unrelated eager kernel (``tf.identity``); after 15 us of plain Python.
+    rate assignment ``BatchLearningRateScheduler`` makes (Keras's ``variable.assign`` of a
+    Python float); after an unrelated eager kernel (``tf.identity``); after 15 us of plain
+    Python.
     """
     model = keras_model(SIZES["small"])
     model.compile(optimizer=keras.optimizers.SGD(PEAK), loss=LOSS)
@@ -253,7 +255,7 @@ def eager_op_cost(data, rounds: int = 30, calls: int = 100) -> dict:
     step = tf.function(lambda x, y: model.train_step((x, y)))
     step(x, y)
     rates = tf.unstack(tf.constant(np.full(calls, PEAK), dtype=tf.float32))
-    handle = model.optimizer.learning_rate.value.handle
+    variable = model.optimizer.learning_rate
 
     def busy(seconds):
         start = time.perf_counter()
@@ -262,12 +264,10 @@ def eager_op_cost(data, rounds: int = 30, calls: int = 100) -> dict:
 
     variants = {
         "compiled step alone": lambda i: step(x, y),
-        "after the rate assignment": lambda i: (
-            tf.raw_ops.AssignVariableOp(resource=handle, value=rates[i]), step(x, y)),
+        "after the rate assignment": lambda i: (variable.assign(PEAK), step(x, y)),
         "after a tf.identity": lambda i: (tf.identity(rates[i]), step(x, y)),
         "after 15 us of Python": lambda i: (busy(15e-6), step(x, y)),
-        "the rate assignment alone": lambda i: tf.raw_ops.AssignVariableOp(
-            resource=handle, value=rates[i]),
+        "the rate assignment alone": lambda i: variable.assign(PEAK),
     }
     samples = {label: [] for label in variants}
     for _ in range(rounds):

@@ -6,12 +6,12 @@ import math
 import numbers
 
 
-def positive_int(name: str, value: object, *, minimum: int = 1) -> int:
+def integer(name: str, value: object, *, minimum: int) -> int:
     """Return ``value`` as an int, or raise if it is not an integer >= ``minimum``.
 
-    >>> positive_int("num_steps", 3)
+    >>> integer("num_steps", 3, minimum=1)
     3
-    >>> positive_int("num_steps", 0)
+    >>> integer("num_steps", 0, minimum=1)
     Traceback (most recent call last):
     ...
     ValueError: `num_steps` must be an integer >= 1. Received: num_steps=0
@@ -24,6 +24,15 @@ def positive_int(name: str, value: object, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value}")
     return int(value)
+
+
+def positive_int(name: str, value: object, *, minimum: int = 1) -> int:
+    """Deprecated: :func:`integer`, whose ``minimum`` is always said. Kept for ``data.py``.
+
+    >>> positive_int("num_samples", 3)
+    3
+    """
+    return integer(name, value, minimum=minimum)
 
 
 def positive_float(name: str, value: object) -> float:

@@ -6,6 +6,7 @@ Run ``lrcourse --help`` or ``lrcourse COMMAND --help``. Introduced in ``README.m
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 import sys
@@ -59,18 +60,20 @@ def _doctor_rows() -> list[tuple[str, str, str | None]]:
         rows.append((label, f"{installed} (pin {spec})", None if ok else FIX))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ logs out
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    for label, module in (("import tensorflow", "tensorflow"), ("import torch", "torch")):
+    imported = {}
+    for label, module in (("import tensorflow", "tensorflow"), ("import keras", "keras"),
+                          ("import torch", "torch")):
         try:
-            __import__(module)
+            imported[module] = importlib.import_module(module)
             rows.append((label, "ok", None))
         except Exception as error:  # report any import failure as a problem with its fix
             rows.append((label, f"failed: {type(error).__name__}: {error}"[:120], FIX))
     cpus = os.cpu_count() or 0
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
-    import torch
-
-    rows.append(("CPU threads", f"{usable} usable of {cpus}; torch uses "
-                 f"{torch.get_num_threads()}", None))
+    torch = imported.get("torch")
+    torch_threads = (f"torch uses {torch.get_num_threads()}" if torch is not None
+                     else "torch threads unknown (torch does not import)")
+    rows.append(("CPU threads", f"{usable} usable of {cpus}; {torch_threads}", None))
     try:
         from lrcourse.data import load_digits_split
 

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from lrcourse import _validate as check
+from lrcourse import _validate
 
 __all__ = [
     "CyclicalLossController",
@@ -159,7 +159,7 @@ def backend_ops(backend: str = "numpy") -> Ops:
 
     Introduced in ``notebooks/04_per_batch_adjustment.ipynb``.
     """
-    name = check.choice("backend", backend, tuple(_BACKENDS))
+    name = _validate.choice("backend", backend, tuple(_BACKENDS))
     if name not in _BUILT:
         _BUILT[name] = _BACKENDS[name]()
     return _BUILT[name]
@@ -233,14 +233,14 @@ class GradientNormController:
     smoothing: float = 0.0
 
     def __post_init__(self) -> None:
-        base = check.positive_float("base_lr", self.base_lr)
-        check.nonnegative_float("slope", self.slope)
-        floor = check.positive_float("min_lr", self.min_lr)
-        if floor > base:
-            raise ValueError(f"`min_lr` must be <= base_lr={base}. Received: min_lr={floor}")
-        check.nonnegative_float("small_norm", self.small_norm)
-        check.nonnegative_float("boost", self.boost)
-        check.decay_coefficient("smoothing", self.smoothing)
+        base_lr = _validate.positive_float("base_lr", self.base_lr)
+        _validate.nonnegative_float("slope", self.slope)
+        min_lr = _validate.positive_float("min_lr", self.min_lr)
+        if min_lr > base_lr:
+            raise ValueError(f"`min_lr` must be <= base_lr={base_lr}. Received: min_lr={min_lr}")
+        _validate.nonnegative_float("small_norm", self.small_norm)
+        _validate.nonnegative_float("boost", self.boost)
+        _validate.decay_coefficient("smoothing", self.smoothing)
 
     def init(self, ops: Ops) -> GradientNormState:
         """A fresh state: no norm seen yet."""
@@ -319,22 +319,22 @@ class LossTrendController:
     max_lr: float = 1.0
 
     def __post_init__(self) -> None:
-        start = check.positive_float("initial_lr", self.initial_lr)
-        size = check.positive_int("window", self.window, minimum=2)
-        if size % 2:
+        initial_lr = _validate.positive_float("initial_lr", self.initial_lr)
+        window = _validate.integer("window", self.window, minimum=2)
+        if window % 2:
             raise ValueError(f"`window` must be even (two halves are compared). "
-                             f"Received: window={size}")
-        down = check.positive_float("decrease", self.decrease)
-        if down > 1:
-            raise ValueError(f"`decrease` must be in (0, 1]. Received: decrease={down!r}")
-        up = check.positive_float("increase", self.increase)
-        if up < 1:
-            raise ValueError(f"`increase` must be >= 1. Received: increase={up!r}")
-        low = check.positive_float("min_lr", self.min_lr)
-        high = check.positive_float("max_lr", self.max_lr)
-        if not low <= start <= high:
+                             f"Received: window={window}")
+        decrease = _validate.positive_float("decrease", self.decrease)
+        if decrease > 1:
+            raise ValueError(f"`decrease` must be in (0, 1]. Received: decrease={decrease!r}")
+        increase = _validate.positive_float("increase", self.increase)
+        if increase < 1:
+            raise ValueError(f"`increase` must be >= 1. Received: increase={increase!r}")
+        min_lr = _validate.positive_float("min_lr", self.min_lr)
+        max_lr = _validate.positive_float("max_lr", self.max_lr)
+        if not min_lr <= initial_lr <= max_lr:
             raise ValueError("`initial_lr` must lie in [min_lr, max_lr]. Received: "
-                             f"initial_lr={start}, min_lr={low}, max_lr={high}")
+                             f"initial_lr={initial_lr}, min_lr={min_lr}, max_lr={max_lr}")
 
     def init(self, ops: Ops) -> LossTrendState:
         """A fresh state: the initial rate, an empty window."""
@@ -411,8 +411,8 @@ class CyclicalLossController:
             raise TypeError("`schedule` must be a function of the step, such as one from "
                             f"lrcourse.schedules. Received: schedule={self.schedule!r:.60} "
                             f"({type(self.schedule).__name__})")
-        check.real("loss_threshold", self.loss_threshold)
-        check.positive_float("factor", self.factor)
+        _validate.real("loss_threshold", self.loss_threshold)
+        _validate.positive_float("factor", self.factor)
 
     def init(self, ops: Ops) -> CyclicalLossState:
         """A fresh state at step 0."""

@@ -4,9 +4,11 @@ A range test trains for ``num_steps`` batches while the learning rate climbs fro
 ``start_lr`` to ``end_lr`` and records the loss of every batch. This module holds
 everything that does not need a network: the rates to try (:func:`sweep_rates`), the
 bias-corrected smoothing (:func:`smooth`), the stop rule and the record of one run
-(:class:`RangeTest`), and the reading of the curve (:func:`analyze`), whose result is a
-:class:`FinderResult`. ``lrcourse.keras_utils.find_lr`` and ``lrcourse.torch_utils.find_lr``
-drive a real model with it and restore the model afterwards.
+(:class:`RangeTest`), the reading of the curve (:func:`analyze`, one small function per
+suggestion), whose result is a :class:`FinderResult`, and the loop that drives a model
+(:func:`run_range_test`). ``lrcourse.keras_utils.find_lr`` and
+``lrcourse.torch_utils.find_lr`` give that loop a :class:`FrameworkAdapter`: how to set
+the rates, train one batch, and snapshot and restore the model.
 
 Introduced in ``notebooks/06_lr_finder.ipynb``.
 """
@@ -14,19 +16,22 @@ Introduced in ``notebooks/06_lr_finder.ipynb``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
-from lrcourse import _validate as check
+from lrcourse import _validate
 
 __all__ = [
     "FinderResult",
+    "FrameworkAdapter",
     "RangeTest",
     "SUGGESTIONS",
     "analyze",
     "check_sweep",
+    "run_range_test",
     "smooth",
     "sweep_rates",
 ]
@@ -55,13 +60,13 @@ def check_sweep(start_lr: object, end_lr: object, num_steps: object, mode: objec
 
     Introduced in ``notebooks/06_lr_finder.ipynb``.
     """
-    start_lr = check.positive_float("start_lr", start_lr)
-    end_lr = check.positive_float("end_lr", end_lr)
+    start_lr = _validate.positive_float("start_lr", start_lr)
+    end_lr = _validate.positive_float("end_lr", end_lr)
     if start_lr >= end_lr:
         raise ValueError(f"`start_lr` must be < `end_lr`. Received: start_lr={start_lr!r}, "
                          f"end_lr={end_lr!r}")
-    num_steps = check.positive_int("num_steps", num_steps, minimum=2)
-    mode = check.choice("mode", mode, MODES)
+    num_steps = _validate.integer("num_steps", num_steps, minimum=2)
+    mode = _validate.choice("mode", mode, MODES)
     return start_lr, end_lr, num_steps, mode
 
 
@@ -134,7 +139,7 @@ def smooth(losses: Sequence[float], beta: float = 0.9) -> np.ndarray:
 
     Introduced in ``notebooks/06_lr_finder.ipynb``.
     """
-    beta = check.decay_coefficient("beta", beta)
+    beta = _validate.decay_coefficient("beta", beta)
     values = np.asarray(losses, dtype=np.float64)
     if values.ndim != 1:
         raise ValueError(f"`losses` must be a 1-D sequence. Received shape {values.shape}")
@@ -222,6 +227,14 @@ def analyze(
       minimum of ``s``.
     - ``valley``: one third of the way along the fall, on the log axis: well into the
       fall, far below the rate at the bottom, which is already at the edge of divergence.
+      This is not fastai's ``valley`` (``fastai/callback/schedule.py``): fastai finds the
+      longest decreasing subsequence of the recorded losses (its Recorder's smoothed
+      losses, ``beta=0.98``, with ``lr_find`` dropping the first ``num_it // 10`` and the
+      last 5 points), with start ``a`` and end ``b``, and returns the rate at point index
+      ``a + int((b - a) / 3) + int((b - a) / 6)``, about half way along it by point count
+      (its docs say "roughly 2/3"). lrcourse measures the fall on its own smoothed curve,
+      from the highest point to the minimum, and goes one third of the way along it on
+      the log-rate axis.
     - ``steepest``: the point of most negative slope ``ds/dx`` (``numpy.gradient``), looked
       for only before the minimum of ``s`` (a drop after the minimum is not learning) and
       after the first ``round(1 / (1 - beta))`` points (too few losses averaged there).
@@ -234,8 +247,11 @@ def analyze(
         losses: the raw loss at each step; NaN or inf allowed (left out).
         beta: smoothing weight for :func:`smooth`.
         suggestion: which of ``SUGGESTIONS`` becomes ``suggested_lr``. The default,
-            ``minimum_div_10``, scored best in ``benchmarks/lr_finder.py`` and does not
-            depend on ``start_lr``; ``valley`` does (see the warnings).
+            ``minimum_div_10``, scored best in ``benchmarks/lr_finder.py``. Every
+            suggestion depends on ``start_lr``: the smoothed curve, and so where its
+            minimum falls, depends on the whole sweep (lesson 06 shows ``minimum_div_10``
+            move with ``start_lr``); ``valley`` and ``cycle_min`` more so, since the fall
+            they measure starts at the highest point after ``start_lr``.
         stop_reason: how the run ended, recorded in the result and used by the warnings.
 
     Returns:
@@ -267,55 +283,24 @@ def analyze(
         raise ValueError(f"a range test needs at least 2 points. Received: {rates.size}")
     if not np.all(np.isfinite(rates) & (rates > 0)):
         raise ValueError(f"`lrs` must all be finite and > 0. Received: {rates.tolist()!r:.80}")
-    suggestion = check.choice("suggestion", suggestion, SUGGESTIONS)
-    beta = check.decay_coefficient("beta", beta)
-    stop_reason = check.choice("stop_reason", stop_reason, STOP_REASONS)
+    suggestion = _validate.choice("suggestion", suggestion, SUGGESTIONS)
+    beta = _validate.decay_coefficient("beta", beta)
+    stop_reason = _validate.choice("stop_reason", stop_reason, STOP_REASONS)
     smoothed = smooth(values, beta)
 
     finite = np.flatnonzero(np.isfinite(smoothed))
     suggestions, indices, warnings = {}, {}, []
     if finite.size >= 3:
-        s, x = smoothed[finite], np.log10(rates[finite])
-        low = int(np.argmin(s))
-        peak = int(np.argmax(s[: low + 1]))  # the fall starts after the highest point
-        threshold = s[peak] - 0.1 * (s[peak] - s[low])
-        start = peak + int(np.argmax(s[peak: low + 1] <= threshold))
-        third = x[start] + (x[low] - x[start]) / 3
-        valley = start + int(np.argmin(np.abs(x[start:low + 1] - third)))
-        # The first ~1/(1-beta) smoothed points average too few losses for a trustworthy
-        # slope: noise there would look like the steepest fall of the whole curve.
-        warm = min(int(round(1 / (1 - beta))), max(low - 2, 0))
-        if low - warm >= 2:
-            slope = np.gradient(s[warm: low + 1], x[warm: low + 1])
-            steepest = warm + int(np.argmin(slope))
-        else:
-            steepest = low
-        for name, index in (("valley", valley), ("steepest", steepest)):
-            indices[name] = int(finite[index])
-            suggestions[name] = float(rates[finite[index]])
-        suggestions["minimum_div_10"] = float(rates[finite[low]]) / 10
-        indices["minimum"] = int(finite[low])
-        suggestions["cycle_min"] = float(rates[finite[start]])
-        suggestions["cycle_max"] = float(rates[finite[low]])
-        indices["cycle_min"], indices["cycle_max"] = int(finite[start]), int(finite[low])
-
-        if s.min() > s[0] - 0.05 * abs(s[0]):
-            warnings.append("the curve has no dip: the smoothed loss never fell 5% below its "
-                            "start. start_lr may be too high, or the model is not learning; "
-                            "no suggestion can be trusted")
-        if stop_reason == "completed" and s[-1] <= 1.5 * s.min():
-            warnings.append("the loss never diverged: the rate never got high enough to "
-                            "hurt, so the curve does not show where training breaks; raise "
-                            "end_lr")
-        if start < 2:
-            warnings.append("the loss already falls at the first rates: start_lr is too high "
-                            "to show the flat start, so valley and cycle_min are too low; "
-                            "lower start_lr")
-        for name in ("valley", "steepest"):
-            position = finite.tolist().index(indices[name])
-            if position < 2 or position > finite.size - 3:
-                warnings.append(f"the {name} suggestion lies at the edge of the range "
-                                f"({suggestions[name]:.3g}): widen start_lr/end_lr")
+        curve = _Curve(smoothed[finite], np.log10(rates[finite]))
+        points = {"valley": _valley(curve), "steepest": _steepest(curve, beta),
+                  "minimum": curve.low, "cycle_min": curve.fall_start, "cycle_max": curve.low}
+        indices = {name: int(finite[point]) for name, point in points.items()}
+        suggestions = {"valley": float(rates[indices["valley"]]),
+                       "steepest": float(rates[indices["steepest"]]),
+                       "minimum_div_10": _minimum_div_10(rates[indices["minimum"]]),
+                       "cycle_min": float(rates[indices["cycle_min"]]),
+                       "cycle_max": float(rates[indices["cycle_max"]])}
+        warnings = _warnings(curve, points, suggestions, stop_reason)
     else:
         warnings.append(f"only {finite.size} finite point(s): too few to suggest a rate; "
                         "lower start_lr or use more steps")
@@ -324,6 +309,79 @@ def analyze(
         suggested_lr=suggestions.get(suggestion), stop_reason=stop_reason,
         suggestion=suggestion, warnings=tuple(warnings), indices=indices,
     )
+
+
+# One small function per suggestion, on the finite points of the smoothed curve.
+
+
+@dataclass(frozen=True)
+class _Curve:
+    """The finite smoothed losses ``s`` against ``x = log10(lr)``, with where it falls.
+
+    ``low`` is the minimum of ``s``; ``fall_start`` the first point after the highest
+    value before it where ``s`` has covered 10% of its drop from there to ``low``.
+    """
+
+    s: np.ndarray
+    x: np.ndarray
+
+    @property
+    def low(self) -> int:
+        return int(np.argmin(self.s))
+
+    @property
+    def fall_start(self) -> int:
+        peak = int(np.argmax(self.s[: self.low + 1]))  # the fall starts after the highest point
+        threshold = self.s[peak] - 0.1 * (self.s[peak] - self.s[self.low])
+        return peak + int(np.argmax(self.s[peak: self.low + 1] <= threshold))
+
+
+def _valley(curve: _Curve) -> int:
+    """One third of the way along the fall, on the log axis."""
+    start, low = curve.fall_start, curve.low
+    third = curve.x[start] + (curve.x[low] - curve.x[start]) / 3
+    return start + int(np.argmin(np.abs(curve.x[start:low + 1] - third)))
+
+
+def _steepest(curve: _Curve, beta: float) -> int:
+    """The most negative slope before the minimum, after the first ``1 / (1 - beta)`` points.
+
+    Those first smoothed points average too few losses for a trustworthy slope: noise there
+    would look like the steepest fall of the whole curve.
+    """
+    low = curve.low
+    warm = min(int(round(1 / (1 - beta))), max(low - 2, 0))
+    if low - warm < 2:
+        return low
+    slope = np.gradient(curve.s[warm: low + 1], curve.x[warm: low + 1])
+    return warm + int(np.argmin(slope))
+
+
+def _minimum_div_10(rate_at_minimum: float) -> float:
+    """The rate at the minimum of the smoothed loss, divided by 10."""
+    return float(rate_at_minimum) / 10
+
+
+def _warnings(curve: _Curve, points: dict, suggestions: dict, stop_reason: str) -> list[str]:
+    """Plain-language cautions about reading this curve."""
+    s, warnings = curve.s, []
+    if s.min() > s[0] - 0.05 * abs(s[0]):
+        warnings.append("the curve has no dip: the smoothed loss never fell 5% below its "
+                        "start. start_lr may be too high, or the model is not learning; "
+                        "no suggestion can be trusted")
+    if stop_reason == "completed" and s[-1] <= 1.5 * s.min():
+        warnings.append("the loss never diverged: the rate never got high enough to "
+                        "hurt, so the curve does not show where training breaks; raise "
+                        "end_lr")
+    if curve.fall_start < 2:
+        warnings.append("the loss already falls at the first rates: start_lr is too high "
+                        "to show the flat start, so valley and cycle_min are too low; "
+                        "lower start_lr")
+    for name in ("valley", "steepest"):
+        if points[name] < 2 or points[name] > s.size - 3:
+            warnings.append(f"the {name} suggestion lies at the edge of the range "
+                            f"({suggestions[name]:.3g}): widen start_lr/end_lr")
+    return warnings
 
 
 class RangeTest:
@@ -357,16 +415,16 @@ class RangeTest:
                  mode: str = "exp", *, beta: float = 0.9, diverge_factor: float = 4.0,
                  suggestion: str = "minimum_div_10"):
         self.rates = sweep_rates(start_lr, end_lr, num_steps, mode)
-        self.beta = check.decay_coefficient("beta", beta)
-        self.suggestion = check.choice("suggestion", suggestion, SUGGESTIONS)
-        self.diverge_factor = check.positive_float("diverge_factor", diverge_factor)
+        self.beta = _validate.decay_coefficient("beta", beta)
+        self.suggestion = _validate.choice("suggestion", suggestion, SUGGESTIONS)
+        self.diverge_factor = _validate.positive_float("diverge_factor", diverge_factor)
         if self.diverge_factor <= 1:
             raise ValueError("`diverge_factor` must be > 1. "
                              f"Received: diverge_factor={diverge_factor!r}")
         self.lrs: list[float] = []
         self.losses: list[float] = []
         self.stop_reason = "completed"
-        self._average, self._count, self._best = 0.0, 0, math.inf
+        self._best = math.inf  # the lowest smoothed loss so far
 
     def rate(self, step: int) -> float:
         """The rate the sweep asks for at 0-based ``step``.
@@ -391,9 +449,7 @@ class RangeTest:
         if not math.isfinite(loss):
             self.stop_reason = "non_finite"
             return False
-        self._count += 1
-        self._average = self.beta * self._average + (1 - self.beta) * loss
-        smoothed = self._average / (1 - self.beta**self._count)
+        smoothed = float(smooth(self.losses, self.beta)[-1])
         self._best = min(self._best, smoothed)
         if smoothed > self.diverge_factor * self._best:
             self.stop_reason = "diverged"
@@ -412,3 +468,81 @@ class RangeTest:
         """
         return analyze(self.lrs, self.losses, beta=self.beta, suggestion=self.suggestion,
                        stop_reason=self.stop_reason)
+
+
+class FrameworkAdapter(Protocol):
+    """What :func:`run_range_test` needs from a framework: the only code that differs.
+
+    ``learning_rates()`` reads the rate of each param group (or sub-optimizer), the first
+    being the reference; ``set_learning_rates(rates)`` sets them; ``train_batch()``
+    trains the next batch and returns its loss; ``snapshot()`` saves everything a range
+    test changes and returns a function that puts it back. :func:`run_range_test`'s example
+    is one, on a one-weight quadratic.
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
+    """
+
+    def learning_rates(self) -> list[float]: ...
+
+    def set_learning_rates(self, rates: list[float]) -> None: ...
+
+    def train_batch(self) -> float: ...
+
+    def snapshot(self) -> Callable[[], None]: ...
+
+
+def run_range_test(test: RangeTest, adapter: FrameworkAdapter) -> FinderResult:
+    """Drive a range test through ``adapter``, restoring everything afterwards.
+
+    Step ``i`` sets the reference rate to ``test.rate(i)`` and every other group's to the
+    same multiple of its starting rate, so the ratios between groups survive; trains one
+    batch; and records the reference rate as the framework holds it, with the loss. The
+    test stops when :meth:`RangeTest.record` says so. Whatever happens inside the sweep,
+    an exception included, the function from ``adapter.snapshot()`` runs before this
+    returns or raises.
+
+    Args:
+        test: a fresh :class:`RangeTest`.
+        adapter: a :class:`FrameworkAdapter` for the model and optimizer.
+
+    Returns:
+        ``test.result()``, a :class:`FinderResult`.
+
+    Raises:
+        ValueError: when a starting rate is not > 0 (before anything is changed).
+
+    Example:
+        >>> class Quadratic:  # the loss (w - 1) ** 2, one gradient step per "batch"
+        ...     def __init__(self): self.w, self.lr = 0.0, 0.1
+        ...     def learning_rates(self): return [self.lr]
+        ...     def set_learning_rates(self, rates): self.lr = rates[0]
+        ...     def train_batch(self):
+        ...         loss, self.w = (self.w - 1) ** 2, self.w - self.lr * 2 * (self.w - 1)
+        ...         return loss
+        ...     def snapshot(self):
+        ...         saved = self.w, self.lr
+        ...         def restore(): self.w, self.lr = saved
+        ...         return restore
+        >>> adapter = Quadratic()
+        >>> result = run_range_test(RangeTest(1e-3, 10.0, 40, beta=0.0), adapter)
+        >>> result.stop_reason, (adapter.w, adapter.lr)
+        ('diverged', (0.0, 0.1))
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
+    """
+    base = [float(rate) for rate in adapter.learning_rates()]
+    if not all(rate > 0 for rate in base):
+        raise ValueError("every param group (or sub-optimizer) needs a learning rate > 0, the "
+                         f"base the sweep multiplies. Received: lr={base}")
+    ratios = [rate / base[0] for rate in base]
+    restore = adapter.snapshot()
+    try:
+        for step in range(test.rates.size):
+            rate = test.rate(step)
+            adapter.set_learning_rates([rate * ratio for ratio in ratios])
+            loss = adapter.train_batch()
+            if not test.record(adapter.learning_rates()[0], loss):
+                break
+    finally:
+        restore()
+    return test.result()

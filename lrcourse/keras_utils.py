@@ -1,32 +1,66 @@
 """Keras 3 adapters for the lrcourse helpers. Importing this module imports Keras.
 
-Introduced in ``notebooks/02_schedules.ipynb`` (schedules) and
-``notebooks/03_per_variable_learning_rates.ipynb`` (per-variable rates).
+Sections follow the lessons: schedules (02), per-variable rates (03), per-batch rates (04)
+and the LR range test (06).
+
+Introduced in ``notebooks/02_schedules.ipynb``.
 """
 
 from __future__ import annotations
 
-import functools
 import random
 import re
+from collections.abc import Callable
 
 import keras
 import numpy as np
 
-from lrcourse import _rules
-from lrcourse import _validate as check
+from lrcourse import _rules, _validate
 from lrcourse import schedules as _schedules
-from lrcourse.finder import FinderResult, RangeTest
+from lrcourse.finder import FinderResult, RangeTest, run_range_test
 
 __all__ = [
+    "BatchLearningRateScheduler",
+    "LearningRateLogger",
     "LrcourseSchedule",
     "RateTable",
     "ScaledSchedule",
     "as_keras_schedule",
+    "find_lr",
     "learning_rate_at",
     "multi_optimizer",
     "rate_table",
 ]
+
+
+# ---------------------------------------------------------------------------------------
+# Keras internals this module needs, each behind one helper that a test pins
+# (tests/test_adapters.py) for the Keras version in the pins.
+
+
+def _rate_setting(optimizer: keras.optimizers.Optimizer):
+    """What ``optimizer`` was given as its rate: a ``keras.Variable`` (for a number), a
+    ``LearningRateSchedule`` or a callable. Keras keeps it as ``_learning_rate``; the public
+    ``learning_rate`` evaluates it instead."""
+    return optimizer._learning_rate
+
+
+def _optimizer_choice(optimizer: keras.optimizers.MultiOptimizer):
+    """The ``MultiOptimizer``'s map, ``variable -> sub-optimizer`` (an ``OptimizerMap`` or
+    the function given to the constructor). Keras keeps it as ``_optimizer_map``."""
+    return optimizer._optimizer_map
+
+
+def _global_seed_state() -> keras.Variable:
+    """The state variable of Keras's global seed generator, which dropout and the
+    ``keras.random`` functions called without a seed advance. Keras has no public handle."""
+    from keras.src.random.seed_generator import global_seed_generator
+
+    return global_seed_generator().state
+
+
+# ---------------------------------------------------------------------------------------
+# Schedules (lesson 02)
 
 
 @keras.saving.register_keras_serializable(package="lrcourse")
@@ -145,6 +179,8 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
         >>> inner = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
         >>> round(float(ScaledSchedule(inner, 0.1)(10)), 6)
         0.005
+
+    Introduced in ``notebooks/03_per_variable_learning_rates.ipynb``.
     """
 
     def __init__(self, schedule, factor: float):
@@ -156,7 +192,7 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 f"Received: {schedule!r:.60} ({type(schedule).__name__})"
             )
         self.schedule = schedule
-        self.factor = check.positive_float("factor", factor)
+        self.factor = _validate.positive_float("factor", factor)
 
     def __call__(self, step):
         """The inner schedule's rate at ``step`` times ``factor``."""
@@ -275,7 +311,7 @@ def multi_optimizer(
     """
     variables = _trainable(model)
     default = _check_optimizer("default", default)
-    check.boolean("verbose", verbose)
+    _validate.boolean("verbose", verbose)
     keys = _rules.check_rule_keys(rules)
     settings = {}
     for key in keys:
@@ -283,7 +319,7 @@ def multi_optimizer(
         if isinstance(setting, keras.optimizers.Optimizer):
             settings[key] = _check_optimizer(f"rules[{key!r}]", setting)
         elif isinstance(setting, (int, float, np.floating)) and not isinstance(setting, bool):
-            factor = check.positive_float(f"rules[{key!r}]", setting)
+            factor = _validate.positive_float(f"rules[{key!r}]", setting)
             suffix = re.sub(r"[^0-9A-Za-z.]+", "_", f"{factor:g}")
             settings[key] = _scaled_copy(default, factor, f"{default.name}_x{suffix}")
         else:
@@ -353,9 +389,7 @@ def rate_table(
     variables = _trainable(model)
     optimizer = _optimizer_of(model, optimizer)
     if isinstance(optimizer, keras.optimizers.MultiOptimizer):
-        # The map (an OptimizerMap or a function) is the constructor's argument; Keras keeps
-        # it as ``_optimizer_map`` and calls it on each variable in ``build``.
-        choose = optimizer._optimizer_map
+        choose = _optimizer_choice(optimizer)
     else:
         def choose(variable):
             return optimizer
@@ -368,9 +402,191 @@ def rate_table(
 
 
 # ---------------------------------------------------------------------------------------
-# Lesson 06: the LR range test (LR finder)
+# Per-batch rates (lesson 04)
 
-__all__ += ["find_lr"]
+
+def _named_sub_optimizers(optimizer: object) -> list:
+    """``[(name, optimizer)]``: the sub-optimizers of a ``MultiOptimizer``, or the optimizer.
+
+    A ``LossScaleOptimizer`` (which ``compile`` wraps around the optimizer under a
+    ``mixed_float16`` policy) is looked through: its own ``learning_rate`` variable is an
+    unused 0.0, and the rate that the updates use is the wrapped optimizer's.
+    """
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = optimizer.inner_optimizer
+    if isinstance(optimizer, keras.optimizers.MultiOptimizer):
+        return [(sub.name, sub) for sub in optimizer.optimizers]
+    if not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError("`model.optimizer` must be a Keras optimizer; compile the model first. "
+                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
+    return [(optimizer.name, optimizer)]
+
+
+def _has_fixed_rate(optimizer: keras.optimizers.Optimizer) -> bool:
+    """Whether the rate is a variable that can be set (not a schedule or a callable)."""
+    return isinstance(_rate_setting(optimizer), keras.Variable)
+
+
+class BatchLearningRateScheduler(keras.callbacks.Callback):
+    """Set the learning rate before every batch to ``schedule(step)``.
+
+    ``step`` is ``optimizer.iterations``, the number of updates so far (0-based), not the
+    batch index inside the epoch, so the schedule carries on across epochs and ``fit``
+    calls: the rate used by update ``t`` is ``schedule(t)``. (Keras's own
+    ``LearningRateScheduler`` changes the rate once per epoch.)
+
+    The optimizer must have a fixed (float) rate for the callback to overwrite; one with a
+    ``LearningRateSchedule`` is refused. With a ``MultiOptimizer``, every sub-optimizer is
+    set: give one schedule, or a dict ``{sub-optimizer name: schedule}``. Under a
+    ``mixed_float16`` policy the wrapped optimizer's rate is set.
+
+    Args:
+        schedule: a function of the 0-based step returning the rate, such as an
+            ``lrcourse.schedules`` schedule, or a dict of them by sub-optimizer name.
+
+    Raises:
+        TypeError: when ``schedule`` is not callable (nor a dict of callables).
+        ValueError: when ``fit`` starts, for an optimizer whose rate is a schedule, a dict
+            whose names do not match the sub-optimizers, or ``steps_per_execution`` > 1
+            (Keras then calls batch hooks once per group of updates); during ``fit``, for
+            a rate that is not a finite number >= 0.
+
+    Example:
+        >>> from lrcourse.schedules import linear_warmup
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+        >>> logger = LearningRateLogger()
+        >>> x, y = np.ones((4, 2)), np.ones((4, 1))
+        >>> _ = model.fit(x, y, batch_size=2, epochs=3, verbose=0,
+        ...               callbacks=[BatchLearningRateScheduler(linear_warmup(0.5, 4)), logger])
+        >>> [round(rate, 4) for rate in logger.history["learning_rate"]]
+        [0.0, 0.125, 0.25, 0.375, 0.5, 0.5]
+
+    Introduced in ``notebooks/04_per_batch_adjustment.ipynb``.
+    """
+
+    def __init__(self, schedule):
+        super().__init__()
+        if isinstance(schedule, dict):
+            if not schedule:
+                raise ValueError("`schedule` must not be an empty dict. Received: {}")
+            for name, fn in schedule.items():
+                if not callable(fn):
+                    raise TypeError(f"`schedule[{name!r}]` must be a function of the step. "
+                                    f"Received: {fn!r:.60} ({type(fn).__name__})")
+        elif not callable(schedule):
+            raise TypeError("`schedule` must be a function of the step (or a dict of them by "
+                            f"sub-optimizer name). Received: {schedule!r:.60} "
+                            f"({type(schedule).__name__})")
+        self.schedule = schedule
+        self._optimizer = None  # set when fit starts, with the (sub-optimizer, schedule) pairs
+        self._targets = []
+
+    def on_train_begin(self, logs=None):
+        """Check the optimizer (and the dict's names) before the first batch."""
+        optimizer = getattr(self.model, "optimizer", None)
+        subs = _named_sub_optimizers(optimizer)
+        every = getattr(self.model, "steps_per_execution", 1)
+        if isinstance(every, int) and every > 1:
+            raise ValueError(
+                "BatchLearningRateScheduler sets the rate before every batch, but this model "
+                f"was compiled with steps_per_execution={every}: Keras calls batch hooks once "
+                f"per {every} updates, so each rate would be held for {every} steps. Compile "
+                "with steps_per_execution=1, or put the schedule in the optimizer as a "
+                "keras.optimizers.schedules.LearningRateSchedule."
+            )
+        for name, sub in subs:
+            if not _has_fixed_rate(sub):
+                raise ValueError(
+                    f"optimizer {name!r} already has a LearningRateSchedule or callable rate "
+                    f"({type(_rate_setting(sub)).__name__}); BatchLearningRateScheduler needs "
+                    "a fixed rate to overwrite. Compile with a float learning_rate, or drop "
+                    "this callback and keep the schedule."
+                )
+        if isinstance(self.schedule, dict):
+            names = [name for name, _ in subs]
+            if sorted(self.schedule) != sorted(names):
+                raise ValueError(
+                    "`schedule` must name every sub-optimizer exactly once. Expected names: "
+                    f"{names}. Received: {sorted(self.schedule)}"
+                )
+            self._targets = [(sub, self.schedule[name]) for name, sub in subs]
+        else:
+            self._targets = [(sub, self.schedule) for _, sub in subs]
+        self._optimizer = optimizer
+
+    def on_train_batch_begin(self, batch, logs=None):
+        """Assign ``schedule(optimizer.iterations)`` to each (sub-)optimizer's rate."""
+        # The optimizer's step, not Keras's batch index (which restarts every epoch); a
+        # LossScaleOptimizer that skips an update whose gradients overflowed does not advance it.
+        step = int(self._optimizer.iterations)
+        for sub, fn in self._targets:
+            sub.learning_rate.assign(_validate.scheduled_rate(float(fn(step)), step))
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Record the learning rate each batch actually used, one column per (sub-)optimizer.
+
+    After every batch it reads the rate the update just applied: the rate variable, or an
+    optimizer's ``LearningRateSchedule`` at the step just taken. Put it first in the
+    callback list when another callback sets the rate in ``on_train_batch_end`` (Keras runs
+    those hooks in list order). With ``steps_per_execution`` = k > 1 it records every k-th
+    step (``steps`` says which). Each ``fit`` starts a fresh record.
+
+    Attributes:
+        steps: the 0-based optimizer step of each recorded batch.
+        history: ``{"learning_rate": [...]}`` for one optimizer, or
+            ``{"learning_rate_<name>": [...]}`` for each sub-optimizer of a
+            ``MultiOptimizer`` (the names Keras's own LR callbacks use). Pass it to
+            ``lrcourse.plotting.plot_learning_rates``.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> decay = keras.optimizers.schedules.ExponentialDecay(0.1, 1, 0.5)
+        >>> model.compile(optimizer=keras.optimizers.SGD(decay), loss="mse")
+        >>> logger = LearningRateLogger()
+        >>> _ = model.fit(np.ones((6, 2)), np.ones((6, 1)), batch_size=2, verbose=0,
+        ...               callbacks=[logger])
+        >>> logger.steps, [round(rate, 4) for rate in logger.history["learning_rate"]]
+        ([0, 1, 2], [0.1, 0.05, 0.025])
+
+    Introduced in ``notebooks/04_per_batch_adjustment.ipynb``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.steps: list[int] = []
+        self.history: dict[str, list[float]] = {}
+        self._subs = []
+
+    def on_train_begin(self, logs=None):
+        """Start a fresh record with one column per (sub-)optimizer."""
+        optimizer = getattr(self.model, "optimizer", None)
+        self._subs = _named_sub_optimizers(optimizer)
+        self._optimizer = optimizer
+        several = isinstance(optimizer, keras.optimizers.MultiOptimizer)
+        self._keys = [f"learning_rate_{name}" if several else "learning_rate"
+                      for name, _ in self._subs]
+        self.steps = []
+        self.history = {key: [] for key in self._keys}
+
+    def on_train_batch_end(self, batch, logs=None):
+        """Record the step just taken and the rate each (sub-)optimizer applied."""
+        step = int(self._optimizer.iterations) - 1  # the update that just happened
+        self.steps.append(step)
+        for key, (_, sub) in zip(self._keys, self._subs, strict=True):
+            rate = _rate_setting(sub)
+            if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
+                value = np.asarray(rate(step))
+            elif _has_fixed_rate(sub):
+                value = rate.numpy()
+            else:  # a callable rate, which Keras calls without arguments
+                value = np.asarray(rate())
+            self.history[key].append(float(np.float32(value)))
+
+
+# ---------------------------------------------------------------------------------------
+# The LR range test (lesson 06)
 
 
 def _fixed_rate_sub_optimizers(optimizer: keras.optimizers.Optimizer) -> list:
@@ -407,6 +623,59 @@ def _batches(x, y, batch_size: int, seed: int):
         for start in range(0, len(x), batch_size):
             chosen = order[start:start + batch_size]
             yield x[chosen], y[chosen]
+
+
+class _KerasRangeTest:
+    """What a range test does to a Keras model (see :class:`lrcourse.finder.FrameworkAdapter`).
+
+    The snapshot holds every model variable (weights, BatchNorm statistics, dropout seed
+    states), every optimizer variable (``iterations``, rates, slots), Keras's global seed
+    state and the Python and NumPy RNG states. An optimizer not built yet is built first.
+    """
+
+    def __init__(self, model, optimizer, inner, loss_fn, batches):
+        import tensorflow as tf
+
+        self.model, self.optimizer, self.inner, self.batches = model, optimizer, inner, batches
+        variables = list(model.trainable_variables)
+
+        @tf.function(jit_compile=False)
+        def train_step(inputs, targets):
+            with tf.GradientTape() as tape:
+                outputs = model(inputs, training=True)
+                loss = tf.reduce_mean(loss_fn(targets, outputs))  # "mse" gives per-sample
+                if model.losses:
+                    loss = loss + tf.add_n(model.losses)
+            gradients = tape.gradient(loss, variables)
+            optimizer.apply_gradients(zip(gradients, variables, strict=True))
+            return loss
+
+        self.train_step = train_step
+
+    def learning_rates(self) -> list[float]:
+        return [learning_rate_at(sub) for sub in self.inner]
+
+    def set_learning_rates(self, rates: list[float]) -> None:
+        for sub, rate in zip(self.inner, rates, strict=True):
+            sub.learning_rate.assign(rate)
+
+    def train_batch(self) -> float:
+        return float(self.train_step(*next(self.batches)))
+
+    def snapshot(self) -> Callable[[], None]:
+        if not self.optimizer.built:
+            self.optimizer.build(self.model.trainable_variables)
+        saved = [(v, v.numpy()) for v in [*self.model.variables, *self.optimizer.variables,
+                                           _global_seed_state()]]
+        rng = (random.getstate(), np.random.get_state())
+
+        def restore() -> None:
+            for variable, value in saved:
+                variable.assign(value)
+            random.setstate(rng[0])
+            np.random.set_state(rng[1])
+
+        return restore
 
 
 def find_lr(
@@ -483,12 +752,11 @@ def find_lr(
     Introduced in ``notebooks/06_lr_finder.ipynb``.
     """
     import tensorflow as tf
-    from keras.src.random.seed_generator import global_seed_generator
 
-    variables = _trainable(model)
+    _trainable(model)
     test = RangeTest(start_lr, end_lr, num_steps, mode, beta=beta,
                      diverge_factor=diverge_factor, suggestion=suggestion)
-    seed = check.seed("seed", seed)
+    seed = _validate.seed("seed", seed)
     if isinstance(x, tf.data.Dataset):
         if y is not None:
             raise ValueError("`y` must be None when `x` is a tf.data.Dataset of (inputs, "
@@ -496,7 +764,7 @@ def find_lr(
         if x.cardinality() == 0:
             raise ValueError("`x` is an empty tf.data.Dataset: it yields no batches.")
     else:
-        batch_size = check.positive_int("batch_size", batch_size)
+        batch_size = _validate.integer("batch_size", batch_size, minimum=1)
         if y is None:
             raise ValueError("`y` is required when `x` is an array. Received: y=None")
         x, y = np.asarray(x), np.asarray(y)
@@ -508,310 +776,8 @@ def find_lr(
     loss = getattr(model, "loss", None) if loss is None else loss
     if loss is None:
         raise ValueError("`model` has no compiled loss; pass `loss` or compile it first.")
-    loss_fn = keras.losses.get(loss)
-    base = [learning_rate_at(sub) for sub in inner]
-    if not all(rate > 0 for rate in base):
-        raise ValueError(f"every optimizer needs a learning rate > 0. Received: {base}")
-    ratios = [rate / base[0] for rate in base]
-
-    if not optimizer.built:
-        optimizer.build(variables)
-    saved = [(v, v.numpy()) for v in [*model.variables, *optimizer.variables,
-                                       global_seed_generator().state]]
-    rng = (random.getstate(), np.random.get_state())
-
-    @tf.function(jit_compile=False)
-    def train_step(inputs, targets):
-        with tf.GradientTape() as tape:
-            outputs = model(inputs, training=True)
-            value = tf.reduce_mean(loss_fn(targets, outputs))  # a "mse" string gives per-sample
-            if model.losses:
-                value = value + tf.add_n(model.losses)
-        gradients = tape.gradient(value, variables)
-        optimizer.apply_gradients(zip(gradients, variables, strict=True))
-        return value
-
-    try:
-        batches = _batches(x, y, batch_size, seed)
-        for step in range(num_steps):
-            inputs, targets = next(batches)
-            rate = test.rate(step)
-            for sub, ratio in zip(inner, ratios, strict=True):
-                sub.learning_rate.assign(rate * ratio)
-            value = float(train_step(inputs, targets))
-            if not test.record(learning_rate_at(inner[0]), value):
-                break
-    finally:
-        for variable, value in saved:
-            variable.assign(value)
-        random.setstate(rng[0])
-        np.random.set_state(rng[1])
-    return test.result()
+    adapter = _KerasRangeTest(model, optimizer, inner, keras.losses.get(loss),
+                              _batches(x, y, batch_size, seed))
+    return run_range_test(test, adapter)
 
 
-# ---------------------------------------------------------------------------------------
-# Per-batch rates (lesson 04)
-
-__all__ += ["BatchLearningRateScheduler", "LearningRateLogger"]
-
-
-def _named_sub_optimizers(optimizer: object) -> list:
-    """``[(name, optimizer)]``: the sub-optimizers of a ``MultiOptimizer``, or the optimizer.
-
-    A ``LossScaleOptimizer`` (which ``compile`` wraps around the optimizer under a
-    ``mixed_float16`` policy) is looked through: its own ``learning_rate`` variable is an
-    unused 0.0, and the rate that the updates use is the wrapped optimizer's.
-    """
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        optimizer = optimizer.inner_optimizer
-    if isinstance(optimizer, keras.optimizers.MultiOptimizer):
-        return [(sub.name, sub) for sub in optimizer.optimizers]
-    if not isinstance(optimizer, keras.optimizers.Optimizer):
-        raise TypeError("`model.optimizer` must be a Keras optimizer; compile the model first. "
-                        f"Received: {optimizer!r:.60} ({type(optimizer).__name__})")
-    return [(optimizer.name, optimizer)]
-
-
-def _has_fixed_rate(optimizer: keras.optimizers.Optimizer) -> bool:
-    """Whether the rate is a variable that can be set (not a schedule or a callable)."""
-    return isinstance(optimizer._learning_rate, keras.Variable)
-
-
-def _step_of(optimizer) -> int:
-    return int(optimizer.iterations)  # about 3x faster than .numpy() on a Keras variable
-
-
-def _rate_writer(variable):
-    """A function ``value= -> None`` that sets the Keras rate ``variable`` to ``value``.
-
-    On TensorFlow, ``variable.value`` is the ``tf.Variable`` that holds the rate (outside a
-    layer's autocast scope, which is where callbacks run; the rate variable keeps its own
-    dtype, float32, under a ``mixed_float16`` policy too). Given a tensor of that dtype,
-    the public ``tf.raw_ops.AssignVariableOp`` sets it in about 8 us, where Keras's
-    ``assign`` (which converts, checks and reads the value back) takes about 45 us and
-    ``tf.Variable.assign`` about 18 us, on every batch. A distributed variable goes
-    through its own ``assign``, which sets every replica; any other backend through
-    ``variable.assign``.
-    """
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        target = variable.value
-        if isinstance(target, tf.distribute.DistributedValues):
-            return functools.partial(target.assign, read_value=False)
-        if isinstance(target, tf.Variable):
-            return functools.partial(tf.raw_ops.AssignVariableOp, resource=target.handle)
-    return variable.assign
-
-
-class BatchLearningRateScheduler(keras.callbacks.Callback):
-    """Set the learning rate before every batch from the optimizer's global step.
-
-    ``keras.callbacks.LearningRateScheduler`` changes the rate once per epoch. This callback
-    calls ``schedule(step)`` before every batch, where ``step`` is ``optimizer.iterations``
-    (the number of updates so far, 0-based), not the batch index inside the epoch, so the
-    schedule carries on across epochs and across several ``fit`` calls:
-
-    ``rate used by update t = schedule(t)``
-
-    With a ``keras.optimizers.MultiOptimizer`` it sets every sub-optimizer: give one
-    schedule for all of them, or a dict ``{sub-optimizer name: schedule}`` that names each.
-    The optimizer must be compiled with a fixed (float) rate, which Keras keeps in a
-    variable; an optimizer that already has a ``LearningRateSchedule`` is refused, since
-    two schedules would fight over the rate. Under a ``mixed_float16`` policy, ``compile``
-    wraps the optimizer in a ``LossScaleOptimizer``; the callback sets the wrapped
-    optimizer's rate.
-
-    The step is read once per epoch and counted up by one per batch, as Keras's
-    ``train_step`` makes one update per batch; a ``LossScaleOptimizer`` may skip the
-    update of a batch whose gradients overflow, so with one the step is read before every
-    batch. An ``lrcourse`` schedule is evaluated for a whole epoch in one call.
-
-    Args:
-        schedule: a function of the 0-based step returning the rate, such as an
-            ``lrcourse.schedules`` schedule, or a dict of them by sub-optimizer name.
-
-    Raises:
-        TypeError: when ``schedule`` is not callable (nor a dict of callables).
-        ValueError: at the start of ``fit``, for an optimizer whose rate is a
-            ``LearningRateSchedule``, a dict whose names do not match the
-            sub-optimizers, or a model compiled with ``steps_per_execution`` > 1 (Keras
-            then runs the batch hooks once per group of that many updates, so every
-            rate would be held for the whole group); during ``fit``, when the schedule
-            returns a rate that is not a finite number >= 0.
-
-    Example:
-        >>> from lrcourse.schedules import linear_warmup
-        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        >>> model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
-        >>> logger = LearningRateLogger()
-        >>> x, y = np.ones((4, 2)), np.ones((4, 1))
-        >>> _ = model.fit(x, y, batch_size=2, epochs=3, verbose=0,
-        ...               callbacks=[BatchLearningRateScheduler(linear_warmup(0.5, 4)), logger])
-        >>> [round(rate, 4) for rate in logger.history["learning_rate"]]
-        [0.0, 0.125, 0.25, 0.375, 0.5, 0.5]
-
-    Introduced in ``notebooks/04_per_batch_adjustment.ipynb``.
-    """
-
-    def __init__(self, schedule):
-        super().__init__()
-        if isinstance(schedule, dict):
-            if not schedule:
-                raise ValueError("`schedule` must not be an empty dict. Received: {}")
-            for name, fn in schedule.items():
-                if not callable(fn):
-                    raise TypeError(f"`schedule[{name!r}]` must be a function of the step. "
-                                    f"Received: {fn!r:.60} ({type(fn).__name__})")
-        elif not callable(schedule):
-            raise TypeError("`schedule` must be a function of the step (or a dict of them by "
-                            f"sub-optimizer name). Received: {schedule!r:.60} "
-                            f"({type(schedule).__name__})")
-        self.schedule = schedule
-        self._targets = []
-        self._writers = []
-        self._step_each_batch = False
-        self._epoch_start = 0
-        self._planned = None
-
-    def on_train_begin(self, logs=None):
-        """Check the optimizer (and the dict's names) before the first batch."""
-        optimizer = getattr(self.model, "optimizer", None)
-        subs = _named_sub_optimizers(optimizer)
-        every = getattr(self.model, "steps_per_execution", 1)
-        if isinstance(every, int) and every > 1:
-            raise ValueError(
-                "BatchLearningRateScheduler sets the rate before every batch, but this model "
-                f"was compiled with steps_per_execution={every}: Keras calls batch hooks once "
-                f"per {every} updates, so each rate would be held for {every} steps. Compile "
-                "with steps_per_execution=1, or put the schedule in the optimizer as a "
-                "keras.optimizers.schedules.LearningRateSchedule."
-            )
-        for name, sub in subs:
-            if not _has_fixed_rate(sub):
-                raise ValueError(
-                    f"optimizer {name!r} already has a LearningRateSchedule or callable rate "
-                    f"({type(sub._learning_rate).__name__}); BatchLearningRateScheduler needs "
-                    "a fixed rate to overwrite. Compile with a float learning_rate, or drop "
-                    "this callback and keep the schedule."
-                )
-        if isinstance(self.schedule, dict):
-            names = [name for name, _ in subs]
-            if sorted(self.schedule) != sorted(names):
-                raise ValueError(
-                    "`schedule` must name every sub-optimizer exactly once. Expected names: "
-                    f"{names}. Received: {sorted(self.schedule)}"
-                )
-            self._targets = [(sub, self.schedule[name]) for name, sub in subs]
-        else:
-            self._targets = [(sub, self.schedule) for _, sub in subs]
-        self._writers = [_rate_writer(sub.learning_rate) for sub, _ in self._targets]
-        self._optimizer = optimizer
-        # A LossScaleOptimizer skips the update of a batch whose gradients overflow, and
-        # its step does not advance; then the step is read before every batch.
-        self._step_each_batch = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        """Read the global step once; an ``lrcourse`` schedule is evaluated for the whole epoch.
-
-        The epoch's rates are made into tensors of the rate variable's dtype in one
-        operation, so that each batch only assigns one.
-        """
-        self._epoch_start = _step_of(self._optimizer)
-        steps = (self.params or {}).get("steps")
-        self._planned = None
-        if steps and all(isinstance(fn, _schedules.Schedule) for _, fn in self._targets):
-            window = np.arange(self._epoch_start, self._epoch_start + steps)
-            self._planned = []
-            for sub, fn in self._targets:
-                values = np.asarray(fn(window), dtype=np.float64)
-                tensors = keras.ops.unstack(
-                    keras.ops.convert_to_tensor(values, dtype=sub.learning_rate.dtype))
-                self._planned.append((values.tolist(), tensors))
-
-    def on_train_batch_begin(self, batch, logs=None):
-        """Assign ``schedule(optimizer.iterations)`` to each (sub-)optimizer's rate."""
-        # Keras's batch index restarts every epoch; the global step is the epoch's first step
-        # (read from optimizer.iterations) plus the index.
-        if self._step_each_batch:
-            step = _step_of(self._optimizer)
-        else:
-            step = self._epoch_start + batch
-        index = step - self._epoch_start
-        planned = self._planned is not None and 0 <= index < len(self._planned[0][0])
-        for i, (write, (sub, fn)) in enumerate(zip(self._writers, self._targets, strict=True)):
-            if planned:
-                values, tensors = self._planned[i]
-                check.scheduled_rate(values[index], step)
-                write(value=tensors[index])
-            else:
-                value = check.scheduled_rate(float(fn(step)), step)
-                write(value=keras.ops.convert_to_tensor(value, dtype=sub.learning_rate.dtype))
-
-
-class LearningRateLogger(keras.callbacks.Callback):
-    """Record the learning rate each batch actually used, one column per (sub-)optimizer.
-
-    After every batch (``on_train_batch_end``) it reads the rate the update just applied:
-    the rate variable, or, for an optimizer with a ``LearningRateSchedule``, the schedule at
-    the step just taken. The rate may come from a schedule, from a callback that sets it
-    before the batch (such as :class:`BatchLearningRateScheduler`) or from a ``train_step``
-    that changes it. Put the logger first in the callback list: Keras runs the batch-end
-    hooks in list order, so it then reads before any other callback sets the rate for the
-    next batch. With ``steps_per_execution`` = k > 1, Keras calls the batch hooks once per k
-    updates, so the logger records every k-th step (``steps`` says which). (Only such
-    batch-end setters make the order matter; a callback that sets
-    the rate in ``on_train_batch_begin``, as ``BatchLearningRateScheduler`` does, may come
-    before or after the logger. A Keras callback cannot see the others, so the logger cannot
-    check its place.) Each ``fit`` starts a fresh record.
-
-    Attributes:
-        steps: the 0-based optimizer step of each recorded batch.
-        history: ``{"learning_rate": [...]}`` for one optimizer, or
-            ``{"learning_rate_<name>": [...]}`` for each sub-optimizer of a
-            ``MultiOptimizer`` (the names Keras's own LR callbacks use). Pass it to
-            ``lrcourse.plotting.plot_learning_rates``.
-
-    Example:
-        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        >>> decay = keras.optimizers.schedules.ExponentialDecay(0.1, 1, 0.5)
-        >>> model.compile(optimizer=keras.optimizers.SGD(decay), loss="mse")
-        >>> logger = LearningRateLogger()
-        >>> _ = model.fit(np.ones((6, 2)), np.ones((6, 1)), batch_size=2, verbose=0,
-        ...               callbacks=[logger])
-        >>> logger.steps, [round(rate, 4) for rate in logger.history["learning_rate"]]
-        ([0, 1, 2], [0.1, 0.05, 0.025])
-
-    Introduced in ``notebooks/04_per_batch_adjustment.ipynb``.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.steps: list[int] = []
-        self.history: dict[str, list[float]] = {}
-        self._subs = []
-
-    def on_train_begin(self, logs=None):
-        """Start a fresh record with one column per (sub-)optimizer."""
-        optimizer = getattr(self.model, "optimizer", None)
-        self._subs = _named_sub_optimizers(optimizer)
-        self._optimizer = optimizer
-        several = isinstance(optimizer, keras.optimizers.MultiOptimizer)
-        self._keys = [f"learning_rate_{name}" if several else "learning_rate"
-                      for name, _ in self._subs]
-        self.steps = []
-        self.history = {key: [] for key in self._keys}
-
-    def on_train_batch_end(self, batch, logs=None):
-        """Record the step just taken and the rate each (sub-)optimizer applied."""
-        step = _step_of(self._optimizer) - 1  # the update that just happened
-        self.steps.append(step)
-        for key, (_, sub) in zip(self._keys, self._subs, strict=True):
-            rate = sub._learning_rate
-            if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
-                value = np.asarray(rate(step))
-            elif _has_fixed_rate(sub):
-                value = rate.numpy()
-            else:  # a callable rate, which Keras calls without arguments
-                value = np.asarray(rate())
-            self.history[key].append(float(np.float32(value)))

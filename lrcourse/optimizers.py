@@ -3,8 +3,8 @@
 Each factory returns an ``UpdateRule`` with two functions:
 
 - ``init(params) -> state``: the optimizer's state for these parameters (step 0, zero slots);
-- ``step(params, grads, state) -> (new_params, new_state)``: one update. Nothing is modified
-  in place, so the same state can be stepped twice and gives the same answer.
+- ``update(params, grads, state) -> (new_params, new_state)``: one update. Nothing is
+  modified in place, so the same state can be updated twice and gives the same answer.
 
 ``params`` and ``grads`` are one NumPy array or a list of arrays with matching shapes; the
 new parameters come back in the same form. ``learning_rate`` is a number > 0 or a schedule,
@@ -43,12 +43,22 @@ class OptimizerState:
 
 @dataclass(frozen=True)
 class UpdateRule:
-    """A pure optimizer: ``init(params) -> state`` and ``step(params, grads, state)``."""
+    """A pure optimizer: ``init(params) -> state`` and ``update(params, grads, state)``.
+
+    ``update`` was called ``step``, a name that collided with the step counter
+    (``OptimizerState.step``); ``rule.step`` still works, as a deprecated alias, until the
+    lessons that use it move to ``rule.update``.
+    """
 
     name: str
     init: Callable[[object], OptimizerState]
-    step: Callable[[object, object, OptimizerState], tuple[object, OptimizerState]]
+    update: Callable[[object, object, OptimizerState], tuple[object, OptimizerState]]
     hyperparameters: dict[str, object]
+
+    @property
+    def step(self) -> Callable[[object, object, OptimizerState], tuple[object, OptimizerState]]:
+        """Deprecated: :attr:`update`, under its old name."""
+        return self.update
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{key}={value!r}" for key, value in self.hyperparameters.items())
@@ -105,7 +115,7 @@ def _state(name: str, state: object, slot_names: tuple[str, ...],
     count = len(shapes)
     if not isinstance(state, OptimizerState):
         raise TypeError(f"`state` must be the OptimizerState returned by {name}.init or "
-                        f"{name}.step. Received: {type(state).__name__}")
+                        f"{name}.update. Received: {type(state).__name__}")
     if set(state.slots) != set(slot_names) or any(
             len(state.slots[slot]) != count for slot in slot_names):
         raise ValueError(f"`state` does not belong to this {name} rule and these params: it has "
@@ -155,7 +165,7 @@ def _rule(name: str, slot_names: tuple[str, ...], update, hyperparameters: dict,
                  for slot in slot_names}
         return OptimizerState(0, slots)
 
-    def step(params: object, grads: object, state: OptimizerState):
+    def update_params(params: object, grads: object, state: OptimizerState):
         params_list, grads_list, single = _matching(params, grads)
         state = _state(name, state, slot_names, [p.shape for p in params_list])
         rate = _rate_at(hyperparameters["learning_rate"], state.step)
@@ -170,7 +180,7 @@ def _rule(name: str, slot_names: tuple[str, ...], update, hyperparameters: dict,
                                    {slot: tuple(arrays) for slot, arrays in new_slots.items()})
         return (new_params[0] if single else new_params), new_state
 
-    return UpdateRule(name, init, step, hyperparameters)
+    return UpdateRule(name, init, update_params, hyperparameters)
 
 
 # --------------------------------------------------------------------------------------
@@ -209,7 +219,7 @@ def sgd(learning_rate, *, momentum: float = 0.0, dampening: float = 0.0,
         >>> rule = sgd(0.1, momentum=0.9)
         >>> w, state = np.array([1.0]), rule.init(np.array([1.0]))
         >>> for _ in range(2):
-        ...     w, state = rule.step(w, np.array([1.0]), state)
+        ...     w, state = rule.update(w, np.array([1.0]), state)
         >>> w.tolist(), state.step     # 1 - 0.1 * 1 - 0.1 * (0.9 + 1)
         ([0.71], 2)
 
@@ -266,7 +276,7 @@ def adagrad(learning_rate, *, initial_accumulator_value: float = 0.0, epsilon: f
 
     Example:
         >>> rule = adagrad(0.1)
-        >>> w, state = rule.step(np.array([1.0, 1.0]), np.array([5.0, 0.01]),
+        >>> w, state = rule.update(np.array([1.0, 1.0]), np.array([5.0, 0.01]),
         ...                      rule.init(np.array([1.0, 1.0])))
         >>> np.round(w, 6).tolist()      # both move by lr on the first step
         [0.9, 0.9]
@@ -274,7 +284,8 @@ def adagrad(learning_rate, *, initial_accumulator_value: float = 0.0, epsilon: f
     Introduced in ``notebooks/05_adaptive_optimizers.ipynb``.
     """
     learning_rate = _learning_rate(learning_rate)
-    initial = _validate.nonnegative_float("initial_accumulator_value", initial_accumulator_value)
+    initial_accumulator_value = _validate.nonnegative_float("initial_accumulator_value",
+                                                            initial_accumulator_value)
     epsilon = _validate.nonnegative_float("epsilon", epsilon)
     epsilon_inside_sqrt = _validate.boolean("epsilon_inside_sqrt", epsilon_inside_sqrt)
 
@@ -287,9 +298,9 @@ def adagrad(learning_rate, *, initial_accumulator_value: float = 0.0, epsilon: f
         return w - rate * g / denominator, {"accumulator": accumulator}
 
     return _rule("adagrad", ("accumulator",), update, {
-        "learning_rate": learning_rate, "initial_accumulator_value": initial,
+        "learning_rate": learning_rate, "initial_accumulator_value": initial_accumulator_value,
         "epsilon": epsilon, "epsilon_inside_sqrt": epsilon_inside_sqrt},
-        start_value=initial)
+        start_value=initial_accumulator_value)
 
 
 def rmsprop(learning_rate, *, rho: float = 0.99, epsilon: float = 1e-8, momentum: float = 0.0,
@@ -324,7 +335,7 @@ def rmsprop(learning_rate, *, rho: float = 0.99, epsilon: float = 1e-8, momentum
 
     Example:
         >>> rule = rmsprop(0.01, rho=0.9, epsilon=0.0)
-        >>> w, _ = rule.step(np.array([0.0]), np.array([3.0]), rule.init(np.array([0.0])))
+        >>> w, _ = rule.update(np.array([0.0]), np.array([3.0]), rule.init(np.array([0.0])))
         >>> np.round(w, 6).tolist()      # -0.01 * 3 / sqrt(0.1 * 9)
         [-0.031623]
 
@@ -369,7 +380,8 @@ def _adam_rule(name: str, learning_rate, beta_1, beta_2, epsilon, amsgrad, weigh
     epsilon = _validate.nonnegative_float("epsilon", epsilon)
     amsgrad = _validate.boolean("amsgrad", amsgrad)
     weight_decay = _validate.nonnegative_float("weight_decay", weight_decay)
-    before = _validate.boolean("epsilon_before_correction", epsilon_before_correction)
+    epsilon_before_correction = _validate.boolean("epsilon_before_correction",
+                                                  epsilon_before_correction)
     l2, shrink = (0.0, weight_decay) if decoupled else (weight_decay, 0.0)
 
     def update(w, g, slots, rate, t):
@@ -383,7 +395,7 @@ def _adam_rule(name: str, learning_rate, beta_1, beta_2, epsilon, amsgrad, weigh
         second = v_max if amsgrad else v
         correction_1 = 1 - beta_1**t
         correction_2 = 1 - beta_2**t
-        if before:
+        if epsilon_before_correction:
             step = rate * np.sqrt(correction_2) / correction_1 * m / (np.sqrt(second) + epsilon)
         else:
             step = rate * (m / correction_1) / (np.sqrt(second / correction_2) + epsilon)
@@ -391,7 +403,8 @@ def _adam_rule(name: str, learning_rate, beta_1, beta_2, epsilon, amsgrad, weigh
 
     return _rule(name, ("momentum", "velocity", "max_velocity"), update, {
         "learning_rate": learning_rate, "beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon,
-        "amsgrad": amsgrad, "weight_decay": weight_decay, "epsilon_before_correction": before})
+        "amsgrad": amsgrad, "weight_decay": weight_decay,
+        "epsilon_before_correction": epsilon_before_correction})
 
 
 def adam(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
@@ -431,7 +444,7 @@ def adam(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: 
 
     Example:
         >>> rule = adam(0.1)
-        >>> w, state = rule.step(np.array([1.0, 1.0]), np.array([1e3, 1e-3]),
+        >>> w, state = rule.update(np.array([1.0, 1.0]), np.array([1e3, 1e-3]),
         ...                      rule.init(np.array([1.0, 1.0])))
         >>> np.round(w, 6).tolist()      # the first step is lr * sign(g), whatever |g|
         [0.9, 0.9]
@@ -474,7 +487,7 @@ def adamw(learning_rate, *, beta_1: float = 0.9, beta_2: float = 0.999, epsilon:
 
     Example:
         >>> rule = adamw(0.1, weight_decay=0.5)
-        >>> w, _ = rule.step(np.array([2.0]), np.array([0.0]), rule.init(np.array([2.0])))
+        >>> w, _ = rule.update(np.array([2.0]), np.array([0.0]), rule.init(np.array([2.0])))
         >>> w.tolist()                   # zero gradient: only the decay, 2 * (1 - 0.05)
         [1.9]
 
@@ -513,11 +526,11 @@ def run(rule: UpdateRule, params: object, gradient: Callable[[object], object],
     if not callable(gradient):
         raise TypeError(f"`gradient` must be a function params -> grads. "
                         f"Received: {type(gradient).__name__}")
-    num_steps = _validate.positive_int("num_steps", num_steps, minimum=0)
+    num_steps = _validate.integer("num_steps", num_steps, minimum=0)
     state = rule.init(params)
     path = [params]
     for _ in range(num_steps):
-        params, state = rule.step(params, gradient(params), state)
+        params, state = rule.update(params, gradient(params), state)
         path.append(params)
     return path
 

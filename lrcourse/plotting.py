@@ -1,6 +1,6 @@
 """Plots the lessons share. Each takes ``ax=None`` and returns the ``Axes``; none prints or shows.
 
-matplotlib is imported only when a plot is drawn.
+matplotlib is imported only when a plot is drawn. Sections follow the lessons (01, 04, 05, 06).
 """
 
 from __future__ import annotations
@@ -9,7 +9,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from lrcourse import _validate as check
+from lrcourse import _validate
+
+__all__ = [
+    "plot_learning_rates",
+    "plot_loss_curves",
+    "plot_lr_finder",
+    "plot_lr_sweep",
+    "plot_trajectories",
+]
+
+
+# ---------------------------------------------------------------------------------------
+# Lesson 01: loss curves and learning-rate sweeps
 
 
 def _axes(ax):
@@ -114,6 +126,8 @@ def plot_lr_sweep(
         >>> ax = plot_lr_sweep([1e-3, 1e-2, 1e-1, 1.0], [2.2, 0.9, 0.3, float("inf")])
         >>> ax.get_xscale()
         'log'
+
+    Introduced in ``notebooks/01_fixed_learning_rate.ipynb``.
     """
     rates = np.asarray(learning_rates, dtype=np.float64)
     values = np.asarray(losses, dtype=np.float64)
@@ -140,84 +154,6 @@ def plot_lr_sweep(
     ax.set_ylabel(ylabel)
     if label is not None or not finite.all():
         ax.legend(fontsize="small")
-    return ax
-
-
-
-# ---------------------------------------------------------------------------------------
-# Lesson 06: the LR range test
-
-_SUGGESTION_STYLE = {"valley": ("o", "C3"), "steepest": ("s", "C2"),
-                     "minimum_div_10": ("^", "C4")}
-
-
-def plot_lr_finder(result, ax=None, *, show_raw: bool = True, show_cycle: bool = True):
-    """Loss against learning rate from a range test, with each suggestion marked.
-
-    The smoothed curve is the line; the raw per-batch losses are faint dots; a
-    non-finite loss is a cross along the top; each point suggestion is a marker on the
-    smoothed curve, named in the legend with its rate; Smith's cycle bounds shade the
-    band between them.
-
-    Args:
-        result: a ``lrcourse.finder.FinderResult``.
-        ax: the ``Axes`` to draw on; a new figure when ``None``.
-        show_raw: also draw the raw losses.
-        show_cycle: shade the band from ``cycle_min`` to ``cycle_max``.
-
-    Returns:
-        The ``Axes``.
-
-    Raises:
-        TypeError: if ``result`` is not a ``FinderResult``.
-
-    Example:
-        >>> from lrcourse.finder import analyze, sweep_rates
-        >>> lrs = sweep_rates(1e-4, 1.0, 41)
-        >>> result = analyze(lrs, 2.0 - np.tanh(3 * (np.log10(lrs) + 2.5)) + 40 * (lrs > 0.3))
-        >>> ax = plot_lr_finder(result)
-        >>> [label.split(" ")[0] for label in ax.get_legend_handles_labels()[1]]
-        ['smoothed', 'per-batch', 'valley', 'steepest', 'minimum_div_10', 'cycle']
-
-    Introduced in ``notebooks/06_lr_finder.ipynb``.
-    """
-    from lrcourse.finder import FinderResult
-
-    if not isinstance(result, FinderResult):
-        raise TypeError("`result` must be a lrcourse.finder.FinderResult. "
-                        f"Received: {type(result).__name__}")
-    ax = _axes(ax)
-    lrs, smoothed = result.lrs, result.smoothed_losses
-    finite = np.isfinite(smoothed)
-    ax.plot(lrs[finite], smoothed[finite], color="C0", label="smoothed loss")
-    raw_finite = np.isfinite(result.losses)
-    if show_raw:
-        ax.plot(lrs[raw_finite], result.losses[raw_finite], ".", color="C0", alpha=0.3,
-                markersize=3, label="per-batch loss")
-    if not raw_finite.all():
-        top = smoothed[finite].max() if finite.any() else 1.0
-        ax.plot(lrs[~raw_finite], np.full((~raw_finite).sum(), top), "x", color="k",
-                markersize=9, label="non-finite loss")
-    for name, (marker, colour) in _SUGGESTION_STYLE.items():
-        if name not in result.suggestions:
-            continue
-        rate = result.suggestions[name]
-        height = np.interp(np.log10(rate), np.log10(lrs[finite]), smoothed[finite])
-        star = " (suggested_lr)" if name == result.suggestion else ""
-        ax.plot([rate], [height], marker, color=colour, markersize=9,
-                label=f"{name} {rate:.2g}{star}")
-    if show_cycle and "cycle_min" in result.suggestions:
-        ax.axvspan(result.suggestions["cycle_min"], result.suggestions["cycle_max"],
-                   color="C1", alpha=0.12, label="cycle bounds")
-    if finite.any():
-        low, high = smoothed[finite].min(), smoothed[finite][0]
-        span = max(high - low, 1e-12)
-        ax.set_ylim(low - 0.1 * span, max(smoothed[finite].max(), high) + 0.3 * span)
-    ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("training loss")
-    ax.set_title(f"LR range test ({result.stop_reason})")
-    ax.legend(fontsize="small")
     return ax
 
 
@@ -333,8 +269,8 @@ def plot_trajectories(surface, paths: Mapping[str, Sequence], *, ax=None, levels
     if not isinstance(paths, Mapping):
         raise TypeError("`paths` must be a mapping from label to a sequence of 2-D points. "
                         f"Received: {type(paths).__name__}")
-    levels = check.positive_int("levels", levels, minimum=2)
-    resolution = check.positive_int("resolution", resolution, minimum=10)
+    levels = _validate.integer("levels", levels, minimum=2)
+    resolution = _validate.integer("resolution", resolution, minimum=10)
     arrays = {}
     for label, path in paths.items():
         points = np.asarray(path, dtype=np.float64)
@@ -373,4 +309,81 @@ def plot_trajectories(surface, paths: Mapping[str, Sequence], *, ax=None, levels
     ax.set_title(surface.name if title is None else title)
     if arrays:
         ax.legend(fontsize="small", loc="best")
+    return ax
+
+
+# ---------------------------------------------------------------------------------------
+# Lesson 06: the LR range test
+
+_SUGGESTION_STYLE = {"valley": ("o", "C3"), "steepest": ("s", "C2"),
+                     "minimum_div_10": ("^", "C4")}
+
+
+def plot_lr_finder(result, ax=None, *, show_raw: bool = True, show_cycle: bool = True):
+    """Loss against learning rate from a range test, with each suggestion marked.
+
+    The smoothed curve is the line; the raw per-batch losses are faint dots; a
+    non-finite loss is a cross along the top; each point suggestion is a marker on the
+    smoothed curve, named in the legend with its rate; Smith's cycle bounds shade the
+    band between them.
+
+    Args:
+        result: a ``lrcourse.finder.FinderResult``.
+        ax: the ``Axes`` to draw on; a new figure when ``None``.
+        show_raw: also draw the raw losses.
+        show_cycle: shade the band from ``cycle_min`` to ``cycle_max``.
+
+    Returns:
+        The ``Axes``.
+
+    Raises:
+        TypeError: if ``result`` is not a ``FinderResult``.
+
+    Example:
+        >>> from lrcourse.finder import analyze, sweep_rates
+        >>> lrs = sweep_rates(1e-4, 1.0, 41)
+        >>> result = analyze(lrs, 2.0 - np.tanh(3 * (np.log10(lrs) + 2.5)) + 40 * (lrs > 0.3))
+        >>> ax = plot_lr_finder(result)
+        >>> [label.split(" ")[0] for label in ax.get_legend_handles_labels()[1]]
+        ['smoothed', 'per-batch', 'valley', 'steepest', 'minimum_div_10', 'cycle']
+
+    Introduced in ``notebooks/06_lr_finder.ipynb``.
+    """
+    from lrcourse.finder import FinderResult
+
+    if not isinstance(result, FinderResult):
+        raise TypeError("`result` must be a lrcourse.finder.FinderResult. "
+                        f"Received: {type(result).__name__}")
+    ax = _axes(ax)
+    lrs, smoothed = result.lrs, result.smoothed_losses
+    finite = np.isfinite(smoothed)
+    ax.plot(lrs[finite], smoothed[finite], color="C0", label="smoothed loss")
+    raw_finite = np.isfinite(result.losses)
+    if show_raw:
+        ax.plot(lrs[raw_finite], result.losses[raw_finite], ".", color="C0", alpha=0.3,
+                markersize=3, label="per-batch loss")
+    if not raw_finite.all():
+        top = smoothed[finite].max() if finite.any() else 1.0
+        ax.plot(lrs[~raw_finite], np.full((~raw_finite).sum(), top), "x", color="k",
+                markersize=9, label="non-finite loss")
+    for name, (marker, colour) in _SUGGESTION_STYLE.items():
+        if name not in result.suggestions:
+            continue
+        rate = result.suggestions[name]
+        height = np.interp(np.log10(rate), np.log10(lrs[finite]), smoothed[finite])
+        star = " (suggested_lr)" if name == result.suggestion else ""
+        ax.plot([rate], [height], marker, color=colour, markersize=9,
+                label=f"{name} {rate:.2g}{star}")
+    if show_cycle and "cycle_min" in result.suggestions:
+        ax.axvspan(result.suggestions["cycle_min"], result.suggestions["cycle_max"],
+                   color="C1", alpha=0.12, label="cycle bounds")
+    if finite.any():
+        low, high = smoothed[finite].min(), smoothed[finite][0]
+        span = max(high - low, 1e-12)
+        ax.set_ylim(low - 0.1 * span, max(smoothed[finite].max(), high) + 0.3 * span)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"LR range test ({result.stop_reason})")
+    ax.legend(fontsize="small")
     return ax

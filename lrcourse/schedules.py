@@ -16,6 +16,7 @@ Introduced in ``notebooks/02_schedules.ipynb``.
 
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 
+_PLAIN_NUMBERS = frozenset({int, float, np.int64, np.int32, np.float64, np.float32})
+
+
 def _steps(step: object) -> np.ndarray:
     """``step`` as a float64 array, or raise if it is not finite, non-negative and numeric."""
     if isinstance(step, bool) or not isinstance(step, (numbers.Real, np.ndarray, list, tuple)):
@@ -68,7 +72,12 @@ def _steps(step: object) -> np.ndarray:
 class Schedule:
     """A learning-rate schedule: a pure function of the 0-based optimizer step.
 
-    Built by the factories in this module, never directly. ``name`` and ``config`` record
+    Built by the factories in this module, never directly. Each factory gives two forms of
+    its formula: ``scalar``, plain Python on one float step, and ``array``, NumPy on an
+    array of steps. One step (an int or a float) takes the scalar form after a check that
+    costs about as much as the formula; anything else (an array, a list) goes through
+    the array form. The two agree to a few units in the last place at every step (a test
+    checks them against each other, schedule by schedule). ``name`` and ``config`` record
     the recipe, so :meth:`spec` and :func:`from_spec` can rebuild the same function (the
     Keras adapter uses this to save and load models).
 
@@ -80,26 +89,31 @@ class Schedule:
         0.05
         >>> schedule(np.array([0, 10, 20]))
         array([0.1  , 0.05 , 0.025])
+
+    Introduced in ``notebooks/02_schedules.ipynb``.
     """
 
-    __slots__ = ("name", "config", "_formula")
+    __slots__ = ("name", "config", "_scalar", "_array")
 
-    def __init__(self, name: str, config: dict, formula: Callable[[np.ndarray], np.ndarray]):
+    def __init__(self, name: str, config: dict, scalar: Callable[[float], float],
+                 array: Callable[[np.ndarray], np.ndarray]):
         self.name = name
         self.config = config
-        self._formula = formula
+        self._scalar = scalar
+        self._array = array
 
     def __call__(self, step: object) -> float | np.ndarray:
         """The learning rate at ``step``: a float for one step, an array for an array."""
+        if type(step) in _PLAIN_NUMBERS and 0 <= step < math.inf:  # NaN fails the test too
+            return self._scalar(float(step))
         steps = _steps(step)
-        # One step goes through the formula as a 1-element array: NumPy computes some
-        # functions (``**`` among them) on a 0-d array by another route than on an array,
-        # one unit in the last place apart, and schedule(t) must equal schedule(steps)[i].
+        if steps.ndim == 0:
+            return self._scalar(float(steps))
         flat = steps.reshape(-1)
-        values = np.asarray(self._formula(flat), dtype=np.float64)
+        values = np.asarray(self._array(flat), dtype=np.float64)
         if values.shape != flat.shape:
             values = np.broadcast_to(values, flat.shape).copy()
-        return float(values[0]) if steps.ndim == 0 else values.reshape(steps.shape)
+        return values.reshape(steps.shape)
 
     def __repr__(self) -> str:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config.items())
@@ -138,8 +152,11 @@ def constant(learning_rate: float) -> Schedule:
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    rate = _validate.positive_float("learning_rate", learning_rate)
-    return Schedule("constant", {"learning_rate": rate}, lambda steps: np.full_like(steps, rate))
+
+    learning_rate = _validate.positive_float("learning_rate", learning_rate)
+    return Schedule("constant", {"learning_rate": learning_rate},
+                    scalar=lambda step: learning_rate,
+                    array=lambda steps: np.full_like(steps, learning_rate))
 
 
 def exponential_decay(
@@ -169,18 +186,23 @@ def exponential_decay(
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    initial = _validate.positive_float("initial_lr", initial_lr)
-    rate = _validate.positive_float("decay_rate", decay_rate)
-    steps_per_decay = _validate.positive_int("decay_steps", decay_steps)
-    stairs = _validate.boolean("staircase", staircase)
 
-    def formula(steps):
-        exponent = steps / steps_per_decay
-        return initial * rate ** (np.floor(exponent) if stairs else exponent)
+    initial_lr = _validate.positive_float("initial_lr", initial_lr)
+    decay_rate = _validate.positive_float("decay_rate", decay_rate)
+    decay_steps = _validate.integer("decay_steps", decay_steps, minimum=1)
+    staircase = _validate.boolean("staircase", staircase)
 
-    config = {"initial_lr": initial, "decay_rate": rate, "decay_steps": steps_per_decay,
-              "staircase": stairs}
-    return Schedule("exponential_decay", config, formula)
+    def scalar(step):
+        exponent = step / decay_steps
+        return initial_lr * decay_rate ** (math.floor(exponent) if staircase else exponent)
+
+    def array(steps):
+        exponent = steps / decay_steps
+        return initial_lr * decay_rate ** (np.floor(exponent) if staircase else exponent)
+
+    config = {"initial_lr": initial_lr, "decay_rate": decay_rate, "decay_steps": decay_steps,
+              "staircase": staircase}
+    return Schedule("exponential_decay", config, scalar, array)
 
 
 def inverse_time_decay(
@@ -207,18 +229,23 @@ def inverse_time_decay(
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    initial = _validate.positive_float("initial_lr", initial_lr)
-    rate = _validate.positive_float("decay_rate", decay_rate)
-    steps_per_decay = _validate.positive_int("decay_steps", decay_steps)
-    stairs = _validate.boolean("staircase", staircase)
 
-    def formula(steps):
-        progress = steps / steps_per_decay
-        return initial / (1.0 + rate * (np.floor(progress) if stairs else progress))
+    initial_lr = _validate.positive_float("initial_lr", initial_lr)
+    decay_rate = _validate.positive_float("decay_rate", decay_rate)
+    decay_steps = _validate.integer("decay_steps", decay_steps, minimum=1)
+    staircase = _validate.boolean("staircase", staircase)
 
-    config = {"initial_lr": initial, "decay_rate": rate, "decay_steps": steps_per_decay,
-              "staircase": stairs}
-    return Schedule("inverse_time_decay", config, formula)
+    def scalar(step):
+        progress = step / decay_steps
+        return initial_lr / (1.0 + decay_rate * (math.floor(progress) if staircase else progress))
+
+    def array(steps):
+        progress = steps / decay_steps
+        return initial_lr / (1.0 + decay_rate * (np.floor(progress) if staircase else progress))
+
+    config = {"initial_lr": initial_lr, "decay_rate": decay_rate, "decay_steps": decay_steps,
+              "staircase": staircase}
+    return Schedule("inverse_time_decay", config, scalar, array)
 
 
 def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> Schedule:
@@ -241,19 +268,21 @@ def piecewise_constant(boundaries: Sequence[int], values: Sequence[float]) -> Sc
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    edges = _validate.increasing_ints("boundaries", boundaries)
+
+    boundaries = _validate.increasing_ints("boundaries", boundaries)
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"`values` must be a list of rates. Received: values={values!r}")
-    rates = [_validate.positive_float(f"values[{i}]", v) for i, v in enumerate(values)]
-    if len(rates) != len(edges) + 1:
+    values = [_validate.positive_float(f"values[{i}]", value) for i, value in enumerate(values)]
+    if len(values) != len(boundaries) + 1:
         raise ValueError(
             "`values` must have exactly one more entry than `boundaries`. "
-            f"Received: {len(rates)} values for {len(edges)} boundaries"
+            f"Received: {len(values)} values for {len(boundaries)} boundaries"
         )
-    table = np.asarray(rates)
+    table = np.asarray(values)
     return Schedule(
-        "piecewise_constant", {"boundaries": list(edges), "values": rates},
-        lambda steps: table[np.searchsorted(edges, steps, side="right")],
+        "piecewise_constant", {"boundaries": list(boundaries), "values": values},
+        scalar=lambda step: values[bisect.bisect_right(boundaries, step)],
+        array=lambda steps: table[np.searchsorted(boundaries, steps, side="right")],
     )
 
 
@@ -288,23 +317,30 @@ def polynomial_decay(
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    initial = _validate.positive_float("initial_lr", initial_lr)
-    length = _validate.positive_int("decay_steps", decay_steps)
-    final = _validate.nonnegative_float("final_lr", final_lr)
-    exponent = _validate.positive_float("power", power)
-    cycles = _validate.boolean("cycle", cycle)
 
-    def formula(steps):
-        if cycles:
-            horizon = length * np.maximum(np.ceil(steps / length), 1.0)
-            progress = steps / horizon
+    initial_lr = _validate.positive_float("initial_lr", initial_lr)
+    decay_steps = _validate.integer("decay_steps", decay_steps, minimum=1)
+    final_lr = _validate.nonnegative_float("final_lr", final_lr)
+    power = _validate.positive_float("power", power)
+    cycle = _validate.boolean("cycle", cycle)
+
+    def scalar(step):
+        if cycle:
+            progress = step / (decay_steps * max(math.ceil(step / decay_steps), 1))
         else:
-            progress = np.minimum(steps, length) / length
-        return (initial - final) * (1.0 - progress) ** exponent + final
+            progress = min(step, decay_steps) / decay_steps
+        return (initial_lr - final_lr) * (1.0 - progress) ** power + final_lr
 
-    config = {"initial_lr": initial, "decay_steps": length, "final_lr": final,
-              "power": exponent, "cycle": cycles}
-    return Schedule("polynomial_decay", config, formula)
+    def array(steps):
+        if cycle:
+            progress = steps / (decay_steps * np.maximum(np.ceil(steps / decay_steps), 1.0))
+        else:
+            progress = np.minimum(steps, decay_steps) / decay_steps
+        return (initial_lr - final_lr) * (1.0 - progress) ** power + final_lr
+
+    config = {"initial_lr": initial_lr, "decay_steps": decay_steps, "final_lr": final_lr,
+              "power": power, "cycle": cycle}
+    return Schedule("polynomial_decay", config, scalar, array)
 
 
 def cosine_decay(initial_lr: float, decay_steps: int, alpha: float = 0.0) -> Schedule:
@@ -329,17 +365,21 @@ def cosine_decay(initial_lr: float, decay_steps: int, alpha: float = 0.0) -> Sch
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    initial = _validate.positive_float("initial_lr", initial_lr)
-    length = _validate.positive_int("decay_steps", decay_steps)
-    floor = _validate.unit_interval("alpha", alpha)
 
-    def formula(steps):
-        progress = np.minimum(steps, length) / length
-        return initial * ((1.0 - floor) * 0.5 * (1.0 + np.cos(np.pi * progress)) + floor)
+    initial_lr = _validate.positive_float("initial_lr", initial_lr)
+    decay_steps = _validate.integer("decay_steps", decay_steps, minimum=1)
+    alpha = _validate.unit_interval("alpha", alpha)
 
-    return Schedule(
-        "cosine_decay", {"initial_lr": initial, "decay_steps": length, "alpha": floor}, formula
-    )
+    def scalar(step):
+        progress = min(step, decay_steps) / decay_steps
+        return initial_lr * ((1.0 - alpha) * 0.5 * (1.0 + math.cos(math.pi * progress)) + alpha)
+
+    def array(steps):
+        progress = np.minimum(steps, decay_steps) / decay_steps
+        return initial_lr * ((1.0 - alpha) * 0.5 * (1.0 + np.cos(np.pi * progress)) + alpha)
+
+    config = {"initial_lr": initial_lr, "decay_steps": decay_steps, "alpha": alpha}
+    return Schedule("cosine_decay", config, scalar, array)
 
 
 def linear_warmup(peak_lr: float, warmup_steps: int, initial_lr: float = 0.0) -> Schedule:
@@ -364,20 +404,23 @@ def linear_warmup(peak_lr: float, warmup_steps: int, initial_lr: float = 0.0) ->
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    peak = _validate.positive_float("peak_lr", peak_lr)
-    length = _validate.positive_int("warmup_steps", warmup_steps)
-    start = _validate.nonnegative_float("initial_lr", initial_lr)
-    if start > peak:
+
+    peak_lr = _validate.positive_float("peak_lr", peak_lr)
+    warmup_steps = _validate.integer("warmup_steps", warmup_steps, minimum=1)
+    initial_lr = _validate.nonnegative_float("initial_lr", initial_lr)
+    if initial_lr > peak_lr:
         raise ValueError(
-            f"`initial_lr` must be <= peak_lr={peak}. Received: initial_lr={initial_lr!r}"
+            f"`initial_lr` must be <= peak_lr={peak_lr}. Received: initial_lr={initial_lr!r}"
         )
 
-    def formula(steps):
-        return start + (peak - start) * np.minimum(steps, length) / length
+    def scalar(step):
+        return initial_lr + (peak_lr - initial_lr) * min(step, warmup_steps) / warmup_steps
 
-    return Schedule(
-        "linear_warmup", {"peak_lr": peak, "warmup_steps": length, "initial_lr": start}, formula
-    )
+    def array(steps):
+        return initial_lr + (peak_lr - initial_lr) * np.minimum(steps, warmup_steps) / warmup_steps
+
+    config = {"peak_lr": peak_lr, "warmup_steps": warmup_steps, "initial_lr": initial_lr}
+    return Schedule("linear_warmup", config, scalar, array)
 
 
 def warmup_cosine(
@@ -405,34 +448,71 @@ def warmup_cosine(
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    peak = _validate.positive_float("peak_lr", peak_lr)
-    total = _validate.positive_int("total_steps", total_steps, minimum=2)
-    warmup = _validate.positive_int("warmup_steps", warmup_steps, minimum=0)
-    final = _validate.nonnegative_float("final_lr", final_lr)
-    if warmup >= total:
+
+    peak_lr = _validate.positive_float("peak_lr", peak_lr)
+    total_steps = _validate.integer("total_steps", total_steps, minimum=2)
+    warmup_steps = _validate.integer("warmup_steps", warmup_steps, minimum=0)
+    final_lr = _validate.nonnegative_float("final_lr", final_lr)
+    if warmup_steps >= total_steps:
+        raise ValueError(f"`warmup_steps` must be < total_steps={total_steps}. "
+                         f"Received: warmup_steps={warmup_steps}")
+    if final_lr > peak_lr:
         raise ValueError(
-            f"`warmup_steps` must be < total_steps={total}. Received: warmup_steps={warmup}"
-        )
-    if final > peak:
-        raise ValueError(f"`final_lr` must be <= peak_lr={peak}. Received: final_lr={final_lr!r}")
-    decay = cosine_decay(peak, total - warmup, alpha=final / peak)
-    joined = join([linear_warmup(peak, warmup), decay], [warmup]) if warmup else decay
-    config = {"peak_lr": peak, "total_steps": total, "warmup_steps": warmup, "final_lr": final}
-    return Schedule("warmup_cosine", config, joined._formula)
+            f"`final_lr` must be <= peak_lr={peak_lr}. Received: final_lr={final_lr!r}")
+    joined = cosine_decay(peak_lr, total_steps - warmup_steps, alpha=final_lr / peak_lr)
+    if warmup_steps:
+        joined = join([linear_warmup(peak_lr, warmup_steps), joined], [warmup_steps])
+    config = {"peak_lr": peak_lr, "total_steps": total_steps, "warmup_steps": warmup_steps,
+              "final_lr": final_lr}
+    return Schedule("warmup_cosine", config, joined._scalar, joined._array)
 
 
-def _restart_index(progress: np.ndarray, t_mul: float) -> np.ndarray:
-    """Which cosine period each ``progress`` (steps / first period) falls in."""
-    if t_mul == 1.0:
-        return np.floor(progress)
-    index = np.floor(np.log1p(progress * (t_mul - 1.0)) / math.log(t_mul))
+class _RestartPeriods:
+    """Where the cosine periods of :func:`cosine_restarts` start, in units of the first one.
 
-    def start(i):  # where period i starts, in units of the first period
-        return (t_mul**i - 1.0) / (t_mul - 1.0)
+    Period ``i`` starts at ``(t_mul ** i - 1) / (t_mul - 1)`` (at ``i`` when ``t_mul`` is 1)
+    and lasts ``t_mul ** i``. Both forms of the schedule take these numbers from the same
+    plain-Python :meth:`start` and :meth:`length`, so that they put each restart at the
+    same step.
+    """
 
-    # The logarithm can land a hair on the wrong side of a restart; settle it exactly.
-    index = np.where(start(index + 1) <= progress, index + 1, index)
-    return np.where(start(index) > progress, index - 1, index)
+    def __init__(self, t_mul: float):
+        self.t_mul = t_mul
+
+    def start(self, i: int) -> float:
+        if self.t_mul == 1.0:
+            return float(i)
+        return (self.t_mul**i - 1.0) / (self.t_mul - 1.0)
+
+    def length(self, i: int) -> float:
+        return self.t_mul**i
+
+    def index(self, progress: float) -> int:
+        """The period ``progress`` falls in: a logarithm's guess, settled exactly."""
+        if self.t_mul == 1.0:
+            return math.floor(progress)
+        i = math.floor(math.log1p(progress * (self.t_mul - 1.0)) / math.log(self.t_mul))
+        if self.start(i + 1) <= progress:
+            i += 1
+        elif self.start(i) > progress:
+            i -= 1
+        return i
+
+    def indices(self, progress: np.ndarray) -> np.ndarray:
+        """:meth:`index` of every entry, as an integer array."""
+        if self.t_mul == 1.0:
+            return np.floor(progress).astype(np.int64)
+        guess = np.floor(np.log1p(progress * (self.t_mul - 1.0)) / math.log(self.t_mul))
+        guess = guess.astype(np.int64)
+        nearby = np.arange(max(guess.min() - 1, 0), guess.max() + 2)
+        starts = np.array([self.start(int(i)) for i in nearby])
+        return nearby[np.searchsorted(starts, progress, side="right") - 1]
+
+    @staticmethod
+    def table(index: np.ndarray, value) -> np.ndarray:
+        """``value(i)`` for every entry of ``index``, each computed once in plain Python."""
+        unique, inverse = np.unique(index, return_inverse=True)
+        return np.array([value(int(i)) for i in unique])[inverse]
 
 
 def cosine_restarts(
@@ -465,29 +545,36 @@ def cosine_restarts(
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    initial = _validate.positive_float("initial_lr", initial_lr)
-    first = _validate.positive_int("first_decay_steps", first_decay_steps)
-    growth = _validate.real("t_mul", t_mul, expected="a finite number >= 1")
-    if growth < 1:
+
+    initial_lr = _validate.positive_float("initial_lr", initial_lr)
+    first_decay_steps = _validate.integer("first_decay_steps", first_decay_steps, minimum=1)
+    t_mul = _validate.real("t_mul", t_mul, expected="a finite number >= 1")
+    if t_mul < 1:
         raise ValueError(f"`t_mul` must be a finite number >= 1. Received: t_mul={t_mul!r}")
-    peak_factor = _validate.positive_float("m_mul", m_mul)
-    if peak_factor > 1:
+    m_mul = _validate.positive_float("m_mul", m_mul)
+    if m_mul > 1:
         raise ValueError(f"`m_mul` must be in (0, 1]. Received: m_mul={m_mul!r}")
-    floor = _validate.unit_interval("alpha", alpha)
+    alpha = _validate.unit_interval("alpha", alpha)
+    period = _RestartPeriods(t_mul)
 
-    def formula(steps):
-        progress = steps / first
-        index = _restart_index(progress, growth)
-        if growth == 1.0:
-            fraction = progress - index
-        else:
-            fraction = (progress - (growth**index - 1.0) / (growth - 1.0)) / growth**index
-        cosine = 0.5 * peak_factor**index * (1.0 + np.cos(np.pi * fraction))
-        return initial * ((1.0 - floor) * cosine + floor)
+    def scalar(step):
+        progress = step / first_decay_steps
+        index = period.index(progress)
+        fraction = (progress - period.start(index)) / period.length(index)
+        cosine = 0.5 * m_mul**index * (1.0 + math.cos(math.pi * fraction))
+        return initial_lr * ((1.0 - alpha) * cosine + alpha)
 
-    config = {"initial_lr": initial, "first_decay_steps": first, "t_mul": growth,
-              "m_mul": peak_factor, "alpha": floor}
-    return Schedule("cosine_restarts", config, formula)
+    def array(steps):
+        progress = steps / first_decay_steps
+        index = period.indices(progress)
+        starts, lengths = period.table(index, period.start), period.table(index, period.length)
+        fraction = (progress - starts) / lengths
+        cosine = 0.5 * period.table(index, lambda i: m_mul**i) * (1.0 + np.cos(np.pi * fraction))
+        return initial_lr * ((1.0 - alpha) * cosine + alpha)
+
+    config = {"initial_lr": initial_lr, "first_decay_steps": first_decay_steps, "t_mul": t_mul,
+              "m_mul": m_mul, "alpha": alpha}
+    return Schedule("cosine_restarts", config, scalar, array)
 
 
 def cyclical(
@@ -522,29 +609,37 @@ def cyclical(
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    low = _validate.positive_float("base_lr", base_lr)
-    high = _validate.positive_float("max_lr", max_lr)
-    if high < low:
-        raise ValueError(f"`max_lr` must be >= base_lr={low}. Received: max_lr={max_lr!r}")
-    half = _validate.positive_int("step_size", step_size)
-    shape = _validate.choice("mode", mode, ("triangular", "triangular2", "exp_range"))
-    decay = _validate.positive_float("gamma", gamma)
-    if decay > 1:
+
+    base_lr = _validate.positive_float("base_lr", base_lr)
+    max_lr = _validate.positive_float("max_lr", max_lr)
+    if max_lr < base_lr:
+        raise ValueError(f"`max_lr` must be >= base_lr={base_lr}. Received: max_lr={max_lr!r}")
+    step_size = _validate.integer("step_size", step_size, minimum=1)
+    mode = _validate.choice("mode", mode, ("triangular", "triangular2", "exp_range"))
+    gamma = _validate.positive_float("gamma", gamma)
+    if gamma > 1:
         raise ValueError(f"`gamma` must be in (0, 1]. Received: gamma={gamma!r}")
 
-    def formula(steps):
-        cycle = np.floor(1.0 + steps / (2 * half))
-        x = np.abs(steps / half - 2.0 * cycle + 1.0)
-        if shape == "triangular":
-            scale = 1.0
-        elif shape == "triangular2":
-            scale = 1.0 / 2.0 ** (cycle - 1.0)
-        else:
-            scale = decay**steps
-        return low + (high - low) * np.maximum(0.0, 1.0 - x) * scale
+    def scale(step, cycle):
+        if mode == "triangular":
+            return 1.0
+        if mode == "triangular2":
+            return 1.0 / 2.0 ** (cycle - 1.0)
+        return gamma**step
 
-    config = {"base_lr": low, "max_lr": high, "step_size": half, "mode": shape, "gamma": decay}
-    return Schedule("cyclical", config, formula)
+    def scalar(step):
+        cycle = math.floor(1.0 + step / (2 * step_size))
+        x = abs(step / step_size - 2.0 * cycle + 1.0)
+        return base_lr + (max_lr - base_lr) * max(0.0, 1.0 - x) * scale(step, cycle)
+
+    def array(steps):
+        cycle = np.floor(1.0 + steps / (2 * step_size))
+        x = np.abs(steps / step_size - 2.0 * cycle + 1.0)
+        return base_lr + (max_lr - base_lr) * np.maximum(0.0, 1.0 - x) * scale(steps, cycle)
+
+    config = {"base_lr": base_lr, "max_lr": max_lr, "step_size": step_size, "mode": mode,
+              "gamma": gamma}
+    return Schedule("cyclical", config, scalar, array)
 
 
 def one_cycle(
@@ -582,36 +677,43 @@ def one_cycle(
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    peak = _validate.positive_float("max_lr", max_lr)
-    total = _validate.positive_int("total_steps", total_steps, minimum=2)
-    share = _validate.fraction("pct_start", pct_start)
-    div = _validate.positive_float("div_factor", div_factor)
-    final_div = _validate.positive_float("final_div_factor", final_div_factor)
-    shape = _validate.choice("anneal", anneal, ("cos", "linear"))
-    rise_end = float(share * total) - 1.0
+
+    max_lr = _validate.positive_float("max_lr", max_lr)
+    total_steps = _validate.integer("total_steps", total_steps, minimum=2)
+    pct_start = _validate.fraction("pct_start", pct_start)
+    div_factor = _validate.positive_float("div_factor", div_factor)
+    final_div_factor = _validate.positive_float("final_div_factor", final_div_factor)
+    anneal = _validate.choice("anneal", anneal, ("cos", "linear"))
+    rise_end = float(pct_start * total_steps) - 1.0
     if rise_end <= 0:
         raise ValueError(
             "`pct_start * total_steps` must be > 1 so the rise lasts at least one step. "
-            f"Received: pct_start={pct_start!r}, total_steps={total}"
+            f"Received: pct_start={pct_start!r}, total_steps={total_steps}"
         )
-    start = peak / div
-    last = start / final_div
-    fall_end = float(total - 1)
+    initial_lr = max_lr / div_factor
+    final_lr = initial_lr / final_div_factor
+    fall_end = float(total_steps - 1)
 
-    def interpolate(begin, end, pct):
-        if shape == "cos":
-            return end + (begin - end) / 2.0 * (np.cos(np.pi * pct) + 1.0)
+    def interpolate(begin, end, pct, cos):
+        if anneal == "cos":
+            return end + (begin - end) / 2.0 * (cos(math.pi * pct) + 1.0)
         return (end - begin) * pct + begin
 
-    def formula(steps):
-        rising = interpolate(start, peak, steps / rise_end)
-        falling = interpolate(peak, last, (np.minimum(steps, fall_end) - rise_end)
-                              / (fall_end - rise_end))
+    def scalar(step):
+        if step <= rise_end:
+            return interpolate(initial_lr, max_lr, step / rise_end, math.cos)
+        pct = (min(step, fall_end) - rise_end) / (fall_end - rise_end)
+        return interpolate(max_lr, final_lr, pct, math.cos)
+
+    def array(steps):
+        rising = interpolate(initial_lr, max_lr, steps / rise_end, np.cos)
+        falling = interpolate(max_lr, final_lr, (np.minimum(steps, fall_end) - rise_end)
+                              / (fall_end - rise_end), np.cos)
         return np.where(steps <= rise_end, rising, falling)
 
-    config = {"max_lr": peak, "total_steps": total, "pct_start": share, "div_factor": div,
-              "final_div_factor": final_div, "anneal": shape}
-    return Schedule("one_cycle", config, formula)
+    config = {"max_lr": max_lr, "total_steps": total_steps, "pct_start": pct_start,
+              "div_factor": div_factor, "final_div_factor": final_div_factor, "anneal": anneal}
+    return Schedule("one_cycle", config, scalar, array)
 
 
 def join(schedules: Sequence[Callable], boundaries: Sequence[int]) -> Schedule:
@@ -636,33 +738,39 @@ def join(schedules: Sequence[Callable], boundaries: Sequence[int]) -> Schedule:
 
     Introduced in ``notebooks/02_schedules.ipynb``.
     """
-    edges = _validate.increasing_ints("boundaries", boundaries)
+
+    boundaries = _validate.increasing_ints("boundaries", boundaries)
     if isinstance(schedules, (str, bytes)) or not hasattr(schedules, "__iter__"):
         raise TypeError(f"`schedules` must be a list of schedules. Received: {schedules!r:.60}")
-    pieces = list(schedules)
-    for i, piece in enumerate(pieces):
+    schedules = list(schedules)
+    for i, piece in enumerate(schedules):
         if not callable(piece):
             raise TypeError(
                 f"`schedules[{i}]` must be a function of the step. "
                 f"Received: {piece!r:.60} ({type(piece).__name__})"
             )
-    if len(pieces) != len(edges) + 1:
+    if len(schedules) != len(boundaries) + 1:
         raise ValueError(
             "`schedules` must have exactly one more entry than `boundaries`. "
-            f"Received: {len(pieces)} schedules for {len(edges)} boundaries"
+            f"Received: {len(schedules)} schedules for {len(boundaries)} boundaries"
         )
-    starts = np.asarray((0,) + edges, dtype=np.float64)
+    starts = (0, *boundaries)
 
-    def formula(steps):
-        which = np.searchsorted(edges, steps, side="right")
+    def scalar(step):
+        i = bisect.bisect_right(boundaries, step)
+        return float(schedules[i](step - starts[i]))
+
+    def array(steps):
+        which = np.searchsorted(boundaries, steps, side="right")
         values = np.empty_like(steps)
-        for i, piece in enumerate(pieces):
+        for i, piece in enumerate(schedules):
             mask = which == i
             if mask.any():
                 values[mask] = piece(steps[mask] - starts[i])
         return values
 
-    return Schedule("join", {"schedules": pieces, "boundaries": list(edges)}, formula)
+    config = {"schedules": schedules, "boundaries": list(boundaries)}
+    return Schedule("join", config, scalar, array)
 
 
 _FACTORIES: dict[str, Callable[..., Schedule]] = {

@@ -15,12 +15,19 @@ import numpy as np
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from lrcourse import _rules
-from lrcourse import _validate as check
-from lrcourse import schedules as _schedules
-from lrcourse.finder import FinderResult, RangeTest
+from lrcourse import _rules, _validate
+from lrcourse.finder import FinderResult, RangeTest, run_range_test
 
-__all__ = ["ParamGroups", "as_lambda_lr", "is_bias_or_norm", "param_groups"]
+__all__ = ["ParamGroups", "as_lambda_lr", "find_lr", "is_bias_or_norm", "param_groups"]
+
+
+def _batch_and_instance_norm_base() -> type:
+    """The base class of BatchNorm*d, SyncBatchNorm and InstanceNorm*d.
+
+    PyTorch has no public name for it: it is ``torch.nn.modules.batchnorm._NormBase``, the
+    one private name this module uses (``tests/test_adapters.py`` pins what it covers).
+    """
+    return torch.nn.modules.batchnorm._NormBase
 
 
 def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule: Callable) -> LambdaLR:
@@ -45,10 +52,6 @@ def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule: Callable) -> Lambda
             callable.
         ValueError: when group 0's rate is not > 0; at a step where the schedule returns
             a rate that is not a finite number >= 0.
-
-    An ``lrcourse`` schedule is evaluated 256 steps at a time, in one NumPy call, so each
-    ``scheduler.step()`` costs about what PyTorch's own ``OneCycleLR.step()`` does
-    (``benchmarks/per_batch.py``); the rates are the same as ``schedule(step)``.
 
     Example:
         >>> from lrcourse.schedules import exponential_decay
@@ -85,36 +88,14 @@ def as_lambda_lr(optimizer: torch.optim.Optimizer, schedule: Callable) -> Lambda
     return LambdaLR(optimizer, lr_lambda=_rate_factor(schedule, reference))
 
 
-_BLOCK = 256  # steps of an lrcourse schedule evaluated in one NumPy call by as_lambda_lr
-
-
 def _rate_factor(schedule: Callable, reference: float) -> Callable[[int], float]:
     """``step -> schedule(step) / reference``, checked, for ``LambdaLR`` to call every step.
 
-    Calling an ``lrcourse`` schedule on one step checks the step and goes through NumPy,
-    about 10 us a call: a quarter of a small model's training step. ``LambdaLR`` asks for
-    the steps 0, 1, 2, ... in order, so an ``lrcourse`` schedule is evaluated here on a
-    block of ``_BLOCK`` steps at once (the same formula on an array, checked once) and each
-    step reads its entry. Any other callable, or a step that is not a plain int >= 0, is
-    evaluated one step at a time. A plain function (not an object) keeps the scheduler's
-    ``state_dict`` as it was.
+    A plain function (not an object), so the scheduler's ``state_dict`` has nothing to pickle.
     """
-    block_start, block = 0, []
 
-    def scaled(step, value) -> float:
-        return check.scheduled_rate(value, step) / reference
-
-    if not isinstance(schedule, _schedules.Schedule):
-        return lambda step: scaled(step, float(schedule(step)))
-
-    def factor(step) -> float:
-        nonlocal block_start, block
-        if type(step) is not int or step < 0:
-            return scaled(step, float(schedule(step)))
-        if not 0 <= step - block_start < len(block):
-            block_start = step - step % _BLOCK
-            block = schedule(np.arange(block_start, block_start + _BLOCK)).tolist()
-        return scaled(step, block[step - block_start])
+    def factor(step: int) -> float:
+        return _validate.scheduled_rate(float(schedule(step)), step) / reference
 
     return factor
 
@@ -123,7 +104,7 @@ def _rate_factor(schedule: Callable, reference: float) -> Callable[[int], float]
 # Param groups (lesson 03)
 
 _NORM_LAYERS = (
-    torch.nn.modules.batchnorm._NormBase,  # BatchNorm*d, SyncBatchNorm, InstanceNorm*d
+    _batch_and_instance_norm_base(),
     torch.nn.LayerNorm,
     torch.nn.GroupNorm,
     torch.nn.LocalResponseNorm,
@@ -148,6 +129,8 @@ def is_bias_or_norm(name: str, module: torch.nn.Module) -> bool:
         True
         >>> is_bias_or_norm("weight", torch.nn.Linear(2, 2))
         False
+
+    Introduced in ``notebooks/03_per_variable_learning_rates.ipynb``.
     """
     return name == "bias" or isinstance(module, _NORM_LAYERS)
 
@@ -191,7 +174,7 @@ def _group_options(key: str, setting: object, lr: float) -> dict | None:
     if setting is None:
         return None
     if isinstance(setting, numbers.Real) and not isinstance(setting, bool):
-        return {"lr": lr * check.positive_float(f"rules[{key!r}]", setting)}
+        return {"lr": lr * _validate.positive_float(f"rules[{key!r}]", setting)}
     if isinstance(setting, Mapping):
         options = dict(setting)
         bad = [k for k in options if not isinstance(k, str) or k == "params"]
@@ -199,11 +182,11 @@ def _group_options(key: str, setting: object, lr: float) -> dict | None:
             raise ValueError(f"`rules[{key!r}]` may hold optimizer options such as 'lr' or "
                              f"'weight_decay', not {bad!r}")
         if "lr" in options:
-            options["lr"] = check.positive_float(f"rules[{key!r}]['lr']", options["lr"])
+            options["lr"] = _validate.positive_float(f"rules[{key!r}]['lr']", options["lr"])
         else:
             options["lr"] = lr
         if "weight_decay" in options:
-            options["weight_decay"] = check.nonnegative_float(
+            options["weight_decay"] = _validate.nonnegative_float(
                 f"rules[{key!r}]['weight_decay']", options["weight_decay"])
         return options
     raise TypeError(
@@ -279,9 +262,9 @@ def param_groups(
     if not isinstance(model, torch.nn.Module):
         raise TypeError("`model` must be a torch.nn.Module. "
                         f"Received: {model!r:.60} ({type(model).__name__})")
-    lr = check.positive_float("lr", lr)
-    weight_decay = check.nonnegative_float("weight_decay", weight_decay)
-    unmatched = check.choice("unmatched", unmatched, ("default", "error", "exclude"))
+    lr = _validate.positive_float("lr", lr)
+    weight_decay = _validate.nonnegative_float("weight_decay", weight_decay)
+    unmatched = _validate.choice("unmatched", unmatched, ("default", "error", "exclude"))
     if no_decay is not None and not callable(no_decay):
         raise TypeError("`no_decay` must be a function (name, module) -> bool, or None. "
                         f"Received: {no_decay!r:.60} ({type(no_decay).__name__})")
@@ -341,9 +324,6 @@ def param_groups(
 # ---------------------------------------------------------------------------------------
 # Lesson 06: the LR range test (LR finder)
 
-__all__ += ["find_lr"]
-
-
 def _cpu_copy(value):
     """A deep copy of a state-dict value with every tensor cloned onto the CPU."""
     if isinstance(value, torch.Tensor):
@@ -355,33 +335,62 @@ def _cpu_copy(value):
     return copy.deepcopy(value)
 
 
-class _Snapshot:
-    """Everything a range test changes: weights, buffers, gradients, optimizer state,
-    train/eval mode of every module, and the Python, NumPy and torch RNG states."""
+class _TorchRangeTest:
+    """What a range test does to a PyTorch model (see :class:`lrcourse.finder.FrameworkAdapter`).
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer):
-        self.model, self.optimizer = model, optimizer
-        self.weights = _cpu_copy(model.state_dict())
-        self.optimizer_state = _cpu_copy(optimizer.state_dict())
-        self.grads = [None if p.grad is None else p.grad.detach().clone()
-                      for p in model.parameters()]
-        self.modes = [module.training for module in model.modules()]
-        self.rng = (random.getstate(), np.random.get_state(), torch.get_rng_state(),
-                    torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None)
+    The snapshot holds everything a range test changes: weights, buffers, gradients,
+    optimizer state, the train/eval mode of every module, and the Python, NumPy and torch
+    RNG states.
+    """
 
-    def restore(self) -> None:
-        self.model.load_state_dict(self.weights)
-        self.optimizer.load_state_dict(self.optimizer_state)
-        for parameter, grad in zip(self.model.parameters(), self.grads, strict=True):
-            parameter.grad = grad
-        for module, training in zip(self.model.modules(), self.modes, strict=True):
-            module.training = training
-        python_state, numpy_state, torch_state, cuda_states = self.rng
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-        torch.set_rng_state(torch_state)
-        if cuda_states is not None:
-            torch.cuda.set_rng_state_all(cuda_states)
+    def __init__(self, model, optimizer, loss_fn, train_loader):
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.train_loader, self.batches = train_loader, iter(())
+        self.device = next((p.device for p in model.parameters()), torch.device("cpu"))
+
+    def learning_rates(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def set_learning_rates(self, rates: list[float]) -> None:
+        for group, rate in zip(self.optimizer.param_groups, rates, strict=True):
+            group["lr"] = rate
+
+    def train_batch(self) -> float:
+        try:
+            inputs, targets = next(self.batches)
+        except StopIteration:  # cycle the loader
+            self.batches = iter(self.train_loader)
+            inputs, targets = next(self.batches)
+        self.model.train()
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.model(inputs.to(self.device)), targets.to(self.device))
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def snapshot(self) -> Callable[[], None]:
+        model, optimizer = self.model, self.optimizer
+        weights = _cpu_copy(model.state_dict())
+        optimizer_state = _cpu_copy(optimizer.state_dict())
+        grads = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
+        modes = [module.training for module in model.modules()]
+        rng = (random.getstate(), np.random.get_state(), torch.get_rng_state(),
+               torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None)
+
+        def restore() -> None:
+            model.load_state_dict(weights)
+            optimizer.load_state_dict(optimizer_state)
+            for parameter, grad in zip(model.parameters(), grads, strict=True):
+                parameter.grad = grad
+            for module, training in zip(model.modules(), modes, strict=True):
+                module.training = training
+            random.setstate(rng[0])
+            np.random.set_state(rng[1])
+            torch.set_rng_state(rng[2])
+            if rng[3] is not None:
+                torch.cuda.set_rng_state_all(rng[3])
+
+        return restore
 
 
 def find_lr(
@@ -469,32 +478,4 @@ def find_lr(
     if size == 0:
         raise ValueError("`train_loader` is empty: it yields no batches. Received a loader "
                          "of length 0")
-    base = [float(group["lr"]) for group in optimizer.param_groups]
-    if not all(rate > 0 for rate in base):
-        raise ValueError("every param group of `optimizer` needs a learning rate > 0, the "
-                         f"base the sweep multiplies. Received: lr={base}")
-    ratios = [rate / base[0] for rate in base]
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-
-    snapshot = _Snapshot(model, optimizer)
-    try:
-        model.train()
-        batches = iter(train_loader)
-        for step in range(num_steps):
-            try:
-                inputs, targets = next(batches)
-            except StopIteration:
-                batches = iter(train_loader)
-                inputs, targets = next(batches)
-            rate = test.rate(step)
-            for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
-                group["lr"] = rate * ratio
-            optimizer.zero_grad()
-            loss = loss_fn(model(inputs.to(device)), targets.to(device))
-            loss.backward()
-            optimizer.step()
-            if not test.record(optimizer.param_groups[0]["lr"], loss.item()):
-                break
-    finally:
-        snapshot.restore()
-    return test.result()
+    return run_range_test(test, _TorchRangeTest(model, optimizer, loss_fn, train_loader))

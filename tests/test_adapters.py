@@ -161,3 +161,118 @@ def test_as_lambda_lr_bad_input(optimizer, schedule, error, words):
         optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         as_lambda_lr(optimizer, schedule)
+
+
+# ---------------------------------------------------------------------------------------
+# as_lambda_lr over many steps: exact rates, state_dict, a bad rate
+
+LONG_SCHEDULES = [
+    S.exponential_decay(0.3, 0.7, decay_steps=7),
+    S.inverse_time_decay(0.2, 0.5, decay_steps=3, staircase=True),
+    S.polynomial_decay(1.0, 300, final_lr=0.01, power=2.0),
+    S.warmup_cosine(0.5, total_steps=700, warmup_steps=50, final_lr=0.01),
+    S.cosine_restarts(1.0, 13, t_mul=1.5, m_mul=0.9, alpha=0.05),
+    S.cyclical(0.1, 0.5, step_size=11, mode="exp_range", gamma=0.999),
+    S.one_cycle(0.5, 1000),
+    S.join([S.linear_warmup(1.0, 10), S.exponential_decay(1.0, 0.5, 100)], [10]),
+]
+
+
+def sgd(lr=1.0):
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+
+
+@pytest.mark.parametrize("schedule", LONG_SCHEDULES, ids=lambda s: s.name)
+def test_as_lambda_lr_gives_the_exact_rate_at_every_step(schedule):
+    optimizer = sgd(0.5)
+    scheduler = as_lambda_lr(optimizer, schedule)
+    used = []
+    for _ in range(600):
+        used.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    expected = [0.5 * (schedule(step) / 0.5) for step in range(600)]
+    assert used == expected
+
+
+def test_as_lambda_lr_state_dict_and_resume():
+    schedule = S.one_cycle(0.5, 1000)
+    optimizer = sgd()
+    scheduler = as_lambda_lr(optimizer, schedule)
+    for _ in range(300):
+        optimizer.step()
+        scheduler.step()
+    state = scheduler.state_dict()
+    assert state["lr_lambdas"] == [None]  # the factor is a plain function: nothing to pickle
+    resumed_optimizer = sgd()
+    resumed = as_lambda_lr(resumed_optimizer, schedule)
+    resumed.load_state_dict(state)
+    resumed_optimizer.step()
+    resumed.step()
+    assert resumed_optimizer.param_groups[0]["lr"] == schedule(301)
+
+
+@pytest.mark.parametrize("schedule", [
+    lambda step: float("nan") if step == 3 else 0.1,
+    S.join([S.constant(0.1), lambda steps: np.where(steps >= 0, -1.0, 0.0)], [3]),
+], ids=["function", "lrcourse schedule"])
+def test_as_lambda_lr_refuses_a_bad_rate_at_the_step_that_reaches_it(schedule):
+    optimizer = sgd()
+    scheduler = as_lambda_lr(optimizer, schedule)  # steps 0-2 are fine
+    for _ in range(2):
+        optimizer.step()
+        scheduler.step()
+    optimizer.step()
+    with pytest.raises(ValueError, match="at step 3; a learning rate must be a finite number"):
+        scheduler.step()
+
+
+# ---------------------------------------------------------------------------------------
+# The private framework internals the adapters use, each behind one helper: these tests pin
+# what each gives in the pinned Keras and PyTorch, so an upgrade that moves one fails here.
+
+from lrcourse import keras_utils, torch_utils  # noqa: E402
+
+
+def test_keras_rate_setting_is_what_the_optimizer_was_given():
+    fixed = keras.optimizers.SGD(0.1)
+    assert isinstance(keras_utils._rate_setting(fixed), keras.Variable)
+    assert keras_utils._rate_setting(fixed) is fixed.learning_rate
+    decay = keras.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    assert keras_utils._rate_setting(keras.optimizers.SGD(decay)) is decay
+
+    def rate():
+        return 0.1
+
+    assert keras_utils._rate_setting(keras.optimizers.SGD(rate)) is rate
+
+
+def test_keras_optimizer_choice_maps_each_variable_to_its_sub_optimizer():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, name="body"),
+                              keras.layers.Dense(1, name="head")], name="net")
+    default, head = keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.01)
+    optimizer = keras.optimizers.MultiOptimizer(
+        keras.optimizers.OptimizerMap(default, {"net/head/kernel": head, "net/head/bias": head}))
+    choose = keras_utils._optimizer_choice(optimizer)
+    chosen = {variable.path: choose(variable) for variable in model.trainable_variables}
+    assert chosen == {"net/body/kernel": default, "net/body/bias": default,
+                      "net/head/kernel": head, "net/head/bias": head}
+
+
+def test_keras_global_seed_state_is_what_unseeded_random_ops_advance():
+    state = keras_utils._global_seed_state()
+    assert isinstance(state, keras.Variable)
+    before = state.numpy().copy()
+    keras.random.normal((2,))  # no seed: Keras draws one from the global generator
+    assert not np.array_equal(state.numpy(), before)
+    assert keras_utils._global_seed_state() is state  # one generator for the process
+
+
+def test_torch_norm_base_covers_batch_and_instance_norm_only():
+    base = torch_utils._batch_and_instance_norm_base()
+    for layer in (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d,
+                  torch.nn.SyncBatchNorm, torch.nn.InstanceNorm1d, torch.nn.InstanceNorm2d,
+                  torch.nn.LazyBatchNorm1d):
+        assert issubclass(layer, base), layer
+    for layer in (torch.nn.LayerNorm, torch.nn.GroupNorm, torch.nn.RMSNorm, torch.nn.Linear):
+        assert not issubclass(layer, base), layer

@@ -43,7 +43,7 @@ def numpy_path(rule, grads=None):
     grads = gradient_sequence() if grads is None else grads
     params, state, path = [p.copy() for p in START], rule.init(START), []
     for g in grads:
-        params, state = rule.step(params, g, state)
+        params, state = rule.update(params, g, state)
         path.append([p.copy() for p in params])
     return path
 
@@ -340,11 +340,11 @@ def test_step_is_pure_and_structure_is_kept():
     rule = O.adam(0.1)
     w = np.array([1.0, 2.0])
     state = rule.init(w)
-    first, state_1 = rule.step(w, np.array([0.5, -1.0]), state)
-    again, _ = rule.step(w, np.array([0.5, -1.0]), state)
+    first, state_1 = rule.update(w, np.array([0.5, -1.0]), state)
+    again, _ = rule.update(w, np.array([0.5, -1.0]), state)
     assert np.array_equal(first, again) and state.step == 0 and state_1.step == 1
     assert w.tolist() == [1.0, 2.0]
-    as_list, _ = rule.step([w], [np.array([0.5, -1.0])], state)
+    as_list, _ = rule.update([w], [np.array([0.5, -1.0])], state)
     assert isinstance(as_list, list) and np.array_equal(as_list[0], first)
 
 
@@ -387,22 +387,22 @@ def test_bad_params_grads_and_state_are_refused():
     w = [np.zeros(2), np.zeros(3)]
     state = rule.init(w)
     with pytest.raises(ValueError, match=r"`grads\[1\]` must have the shape of `params\[1\]`"):
-        rule.step(w, [np.zeros(2), np.zeros(4)], state)
+        rule.update(w, [np.zeros(2), np.zeros(4)], state)
     with pytest.raises(ValueError, match="structure of `params`"):
-        rule.step(w, [np.zeros(2)], state)
+        rule.update(w, [np.zeros(2)], state)
     with pytest.raises(TypeError, match="floating-point"):
-        rule.step(w, [np.zeros(2), np.array(["a", "b", "c"])], state)
+        rule.update(w, [np.zeros(2), np.array(["a", "b", "c"])], state)
     with pytest.raises(TypeError, match="OptimizerState"):
-        rule.step(w, [np.zeros(2), np.zeros(3)], {"step": 0})
+        rule.update(w, [np.zeros(2), np.zeros(3)], {"step": 0})
     with pytest.raises(ValueError, match="does not belong"):
-        rule.step(w, [np.zeros(2), np.zeros(3)], O.adam(0.1).init(w))
+        rule.update(w, [np.zeros(2), np.zeros(3)], O.adam(0.1).init(w))
     with pytest.raises(ValueError, match=r"slot 'momentum'\[0\] has shape \(1,\), `params\[0\]` "
                                          r"has shape \(3,\)"):
-        O.adam(0.1).step(np.zeros(3), np.ones(3), O.adam(0.1).init(np.zeros(1)))
+        O.adam(0.1).update(np.zeros(3), np.ones(3), O.adam(0.1).init(np.zeros(1)))
     with pytest.raises(ValueError, match="non-empty list"):
         rule.init([])
     with pytest.raises(ValueError, match="schedule must return a finite number >= 0"):
-        O.sgd(lambda step: -1.0).step(w, w, state)
+        O.sgd(lambda step: -1.0).update(w, w, state)
     with pytest.raises(TypeError, match="`rule` must be an UpdateRule"):
         O.run("adam", w, lambda p: p, 3)
 
@@ -418,7 +418,7 @@ def decoupled_path(rule, decay, grads=None):
     params, state, path = [p.copy() for p in START], rule.init(START), []
     for g in grads:
         params = [p * (1 - LR * decay) for p in params]
-        params, state = rule.step(params, g, state)
+        params, state = rule.update(params, g, state)
         path.append([p.copy() for p in params])
     return path
 
@@ -429,7 +429,7 @@ def l2_path(rule, decay, grads=None):
     params, state, path = [p.copy() for p in START], rule.init(START), []
     for g in grads:
         g = [x + decay * p for x, p in zip(g, params, strict=True)]
-        params, state = rule.step(params, g, state)
+        params, state = rule.update(params, g, state)
         path.append([p.copy() for p in params])
     return path
 
@@ -513,3 +513,11 @@ def test_keras_inverse_time_decay_reproduces_torch_adagrad_lr_decay():
     assert max_relative_error(keras_run, torch_run) < 1e-7   # float32 schedule, epsilon placement
     plain = keras_path(KO.Adagrad(LR, initial_accumulator_value=0.0, epsilon=1e-14))
     assert max_relative_error(plain, torch_run) > 1e-2
+
+
+def test_the_old_name_step_is_the_same_function_as_update():
+    rule = O.adam(0.1)
+    assert rule.step is rule.update  # kept until notebook 05 and checks/lesson05 use update
+    w = np.array([1.0, -2.0])
+    np.testing.assert_array_equal(rule.step(w, w, rule.init(w))[0],
+                                  rule.update(w, w, rule.init(w))[0])

@@ -378,3 +378,80 @@ def test_a_plain_function_and_an_lrcourse_schedule_give_the_same_rates():
         columns.append(logger.history["learning_rate"])
     np.testing.assert_allclose(columns[0], schedule(np.arange(12)), rtol=1e-6)
     np.testing.assert_array_equal(columns[0], columns[1])
+
+
+# ---------------------------------------------------------------------------------------
+# BatchLearningRateScheduler with mixed precision and other dtypes
+
+X_MIXED = np.random.default_rng(0).normal(size=(12, 3)).astype("float32")
+Y_MIXED = (X_MIXED @ np.array([[1.0], [-2.0], [0.5]])).astype("float32")
+
+
+@pytest.fixture
+def mixed_float16():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def mlp():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(4),
+                             keras.layers.Dense(1, dtype="float32")])
+
+
+def test_the_rate_is_written_to_the_variable_keras_reads():
+    model = mlp()
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+    schedule = schedules.cyclical(0.01, 0.2, step_size=3)
+    callback = BatchLearningRateScheduler(schedule)
+    logger = LearningRateLogger()
+    model.fit(X_MIXED, Y_MIXED, batch_size=4, epochs=3, verbose=0, shuffle=False,
+              callbacks=[logger, callback])
+    assert callback._targets == [(model.optimizer, schedule)]  # the state fit started
+    # Keras's own view of the variable and the rate the updates used: the float32 schedule.
+    expected = np.float32(schedule(np.arange(9)))
+    np.testing.assert_array_equal(np.float32(logger.history["learning_rate"]), expected)
+    assert float(model.optimizer.learning_rate) == expected[-1]
+
+
+def test_mixed_precision_sets_the_wrapped_optimizer_at_its_own_step(mixed_float16):
+    model = mlp()
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert model.optimizer.inner_optimizer.learning_rate.dtype == "float32"
+    schedule = schedules.linear_warmup(0.05, warmup_steps=7)
+    logger = LearningRateLogger()
+    model.fit(X_MIXED, Y_MIXED, batch_size=4, epochs=3, verbose=0, shuffle=False,
+              callbacks=[logger, BatchLearningRateScheduler(schedule)])
+    steps = np.asarray(logger.steps)
+    # The first batches overflow at the initial loss scale: their updates are skipped and
+    # the step does not advance (so counting batches would run ahead of the step).
+    assert len(np.unique(steps)) < len(steps)
+    applied = np.flatnonzero(np.diff(np.concatenate([[-1], steps])) == 1)
+    assert len(applied) == int(model.optimizer.iterations) >= 3
+    np.testing.assert_array_equal(np.float32(logger.history["learning_rate"])[applied],
+                                  np.float32(schedule(steps[applied])))
+
+
+def test_a_plain_function_and_a_float64_rate():
+    keras.config.set_floatx("float64")
+    try:
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+        assert model.optimizer.learning_rate.dtype == "float64"
+        logger = LearningRateLogger()
+        model.fit(X_MIXED, Y_MIXED, batch_size=4, epochs=2, verbose=0, shuffle=False,
+                  callbacks=[logger, BatchLearningRateScheduler(lambda step: 0.1 / (step + 1))])
+    finally:
+        keras.config.set_floatx("float32")
+    assert logger.history["learning_rate"] == [np.float32(0.1 / (step + 1)) for step in range(6)]
+
+
+def test_mixed_precision_refuses_a_schedule_inside_the_loss_scale_optimizer(mixed_float16):
+    model = mlp()
+    decay = keras.optimizers.schedules.ExponentialDecay(0.2, 2, 0.5)
+    model.compile(optimizer=keras.optimizers.SGD(decay), loss="mse")
+    with pytest.raises(ValueError, match="already has a LearningRateSchedule"):
+        model.fit(X_MIXED, Y_MIXED, verbose=0,
+                  callbacks=[BatchLearningRateScheduler(schedules.constant(0.1))])

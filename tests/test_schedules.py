@@ -167,3 +167,69 @@ def test_bad_input_raises_naming_the_argument(call, error, words):
     with pytest.raises(error) as raised:
         call()
     assert words in str(raised.value)
+
+
+# ---------------------------------------------------------------------------------------
+# One step takes a plain-Python formula, an array the NumPy one: they agree at every step.
+
+RATE = st.floats(1e-4, 10.0)
+STEPS = st.integers(1, 60)
+SCHEDULE_DRAWS = {
+    "constant": st.builds(S.constant, RATE),
+    "exponential_decay": st.builds(S.exponential_decay, RATE, st.floats(0.05, 2.0), STEPS,
+                                   st.booleans()),
+    "inverse_time_decay": st.builds(S.inverse_time_decay, RATE, st.floats(0.01, 5.0), STEPS,
+                                    st.booleans()),
+    "piecewise_constant": st.lists(st.integers(1, 300), min_size=1, max_size=5, unique=True)
+    .flatmap(lambda edges: st.builds(S.piecewise_constant, st.just(sorted(edges)),
+                                     st.lists(RATE, min_size=len(edges) + 1,
+                                              max_size=len(edges) + 1))),
+    "polynomial_decay": st.builds(S.polynomial_decay, RATE, STEPS, st.floats(0.0, 1e-4),
+                                  st.floats(0.1, 4.0), st.booleans()),
+    "cosine_decay": st.builds(S.cosine_decay, RATE, STEPS, st.floats(0.0, 1.0)),
+    "linear_warmup": st.builds(S.linear_warmup, st.floats(1e-3, 10.0), STEPS,
+                               st.floats(0.0, 1e-3)),
+    "warmup_cosine": st.integers(0, 40).flatmap(lambda warmup: st.builds(
+        S.warmup_cosine, RATE, st.integers(max(warmup + 1, 2), warmup + 200), st.just(warmup),
+        st.floats(0.0, 1e-4))),
+    "cosine_restarts": st.builds(S.cosine_restarts, RATE, STEPS,
+                                 st.one_of(st.sampled_from([1.0, 1.5, 2.0, 3.0]),
+                                           st.floats(1.0, 4.0)),
+                                 st.floats(0.1, 1.0), st.floats(0.0, 1.0)),
+    "cyclical": st.builds(S.cyclical, st.floats(1e-4, 1e-3), st.floats(1e-3, 1.0), STEPS,
+                          st.sampled_from(["triangular", "triangular2", "exp_range"]),
+                          st.floats(0.9, 1.0)),
+    "one_cycle": st.builds(S.one_cycle, RATE, st.integers(20, 400), st.floats(0.1, 0.9),
+                           st.floats(1.0, 100.0), st.floats(1.0, 1e4),
+                           st.sampled_from(["cos", "linear"])),
+}
+SCHEDULE_DRAWS["join"] = st.builds(
+    lambda first, second, boundary: S.join([first, second], [boundary]),
+    SCHEDULE_DRAWS["linear_warmup"], SCHEDULE_DRAWS["cosine_restarts"], STEPS)
+
+
+def test_every_factory_has_a_drawn_case():
+    assert set(SCHEDULE_DRAWS) == set(S._FACTORIES) | {"join"}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULE_DRAWS))
+@given(data=st.data())
+def test_the_scalar_formula_agrees_with_the_array_formula_at_every_step(name, data):
+    schedule = data.draw(SCHEDULE_DRAWS[name])
+    steps = np.arange(700)
+    one_at_a_time = np.array([schedule(int(step)) for step in steps])
+    as_floats = np.array([schedule(float(step)) for step in steps])
+    together = schedule(steps)
+    np.testing.assert_array_equal(one_at_a_time, as_floats)
+    # Python's ** and math.log1p may differ from NumPy's in the last place, nothing more.
+    scale = together.max()
+    np.testing.assert_allclose(one_at_a_time, together, rtol=1e-13, atol=1e-13 * scale)
+    # A single step in any other form (a NumPy integer, a 0-d array) takes the scalar formula.
+    assert schedule(np.int64(17)) == schedule(np.array(17)) == one_at_a_time[17]
+    assert type(schedule(np.int64(17))) is float and type(schedule(3)) is float
+
+
+def test_a_join_of_plain_functions_takes_the_scalar_path_too():
+    joined = S.join([lambda step: 0.1 / (1 + step), S.constant(0.01)], [3])
+    assert [joined(step) for step in range(5)] == [0.1, 0.05, 0.1 / 3, 0.01, 0.01]
+    assert joined(2) == joined(np.arange(5))[2]
