@@ -70,7 +70,7 @@ def plot_loss_curves(
         >>> [line.get_label() for line in ax.get_lines()]
         ['lr=0.1', 'lr=10.0 (diverged)', '_child2']
 
-    Introduced in ``notebooks/01_fixed_learning_rate.ipynb``.
+    Introduced in ``notebooks/02_schedules.ipynb``.
     """
     if not isinstance(histories, Mapping):
         raise TypeError(
