@@ -1,0 +1,78 @@
+"""Evaluation phase of the grader: the verdicts, from the course's cells and the checkers.
+
+Started by ``lrcourse.checks.grading`` as ``python -I -m lrcourse.checks._evaluate`` in a
+fresh, empty temporary folder (inside bubblewrap when it is available): ``-I`` keeps the
+current folder and ``PYTHON*`` variables off ``sys.path``, so nothing a submission left
+behind can shadow ``lrcourse``. The program arrives as JSON on standard input: a list of
+cells, each the course notebook's own source or the learner's filtered definitions (top-level
+imports, function and class definitions, literal constants; see ``grading.learner_block``).
+
+The checkers are imported and ``check`` is captured before any learner code runs, and
+``check`` is bound again before every cell, so a learner's name cannot replace it. Each
+verdict goes to the parent, one JSON object a line, on the standard output this process was
+started with; the program's own prints go to ``/dev/null``.
+
+What this does not protect against: the body of an answer function runs inside this process
+while it is checked, so it can reach anything here.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sys
+
+
+def main() -> int:
+    channel = os.fdopen(os.dup(1), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 (prints of the program vanish)
+
+    def send(**fields) -> None:
+        channel.write(json.dumps(fields) + "\n")
+        channel.flush()
+
+    spec = json.loads(sys.stdin.read())
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from lrcourse.checks import _core
+
+    _core.load_lesson(spec["lesson"])
+    real_check = _core.check
+    wrong, not_yet = _core.Status.WRONG, _core.Status.NOT_YET
+    reported: set[str] = set()
+
+    def recording_check(question_id, answer):
+        send(checking=question_id)
+        try:
+            result = real_check(question_id, answer)
+        except NotImplementedError:  # pragma: no cover (check catches it)
+            result = _core.CheckResult(question_id, not_yet)
+        except BaseException as error:  # SystemExit, KeyboardInterrupt from the answer
+            result = _core.CheckResult(
+                question_id, wrong, f"your code raised {type(error).__name__}: {error}"[:300],
+                "an answer returns its result; it never ends the program")
+        if question_id not in reported:
+            reported.add(question_id)
+            send(verdict=result.to_dict())
+        return result
+
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    for cell in spec["cells"]:
+        namespace["check"] = recording_check
+        send(cell=cell["index"])
+        try:
+            code = compile(cell["source"], f"<cell {cell['index']}>", "exec")
+            exec(code, namespace)  # noqa: S102 (the course's cells, and filtered definitions)
+        except BaseException as error:  # report and go on, like a notebook run with errors
+            send(cell_error=cell["index"], summary=f"{type(error).__name__}: {error}"[:300])
+    send(done=True)
+    channel.close()
+    os._exit(0)  # skip interpreter teardown: nothing the program registered runs after this
+
+
+if __name__ == "__main__":
+    sys.exit(main())
