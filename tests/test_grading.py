@@ -74,7 +74,7 @@ def saved_outputs():
     return notebook
 
 
-PATCH = f"""
+PATCH = """
 import lrcourse.checks as checks
 from lrcourse.checks import _core
 
