@@ -402,3 +402,23 @@ LESSON_06_OTHER_CORRECT_ANSWERS = [
 def test_lesson_06_answers_written_differently_pass(question_id, body):
     result = check(question_id, as_function(question_id, body))
     assert result.status is Status.PASS, result.row()
+
+
+FRAME_READER = """
+import sys
+
+frame = sys._getframe(1)
+while frame is not None:
+    for name in ("expected", "low", "high", "reference", "best"):
+        if name in frame.f_locals:
+            return frame.f_locals[name]
+    frame = frame.f_back
+raise NotImplementedError("nothing to read")
+"""
+
+
+@pytest.mark.parametrize("question_id", ["01.largest_stable_lr", "01.first_to_reach",
+                                         "06.choose_rate"])
+def test_an_answer_reading_the_checkers_frames_finds_no_expected_value(question_id):
+    result = check(question_id, as_function(question_id, FRAME_READER))
+    assert result.status is Status.NOT_YET, result.row()
