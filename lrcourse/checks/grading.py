@@ -198,6 +198,8 @@ class Failure:
         >>> Failure(3, "error", "ZeroDivisionError: division by zero", "1 / 0").describe()
         'cell 3 (1 / 0): ZeroDivisionError: division by zero'
         """
+        if self.cell_index < 0:
+            return f"before the first cell: {self.summary}"
         where = f"cell {self.cell_index}"
         if self.first_line:
             where += f" ({self.first_line})"
@@ -647,10 +649,14 @@ def execute(notebook: nbformat.NotebookNode, *, timeout: float, cell_timeout: fl
                     failure = Failure(int(data["failure"]), str(data["kind"]),
                                       str(data["summary"])[:300], str(data["first_line"])[:60])
         except TimeoutError:
-            if failure is None and isinstance(running, int):
+            if failure is None and isinstance(running, int) and 0 <= running < len(
+                    notebook.cells):
                 failure = Failure(running, "timeout",
                                   f"still running at the {timeout:g} s time limit",
                                   _first_line(notebook.cells[running].source))
+            elif failure is None:
+                failure = Failure(-1, "timeout", f"the kernel did not start within the "
+                                                 f"{timeout:g} s time limit")
         except (ValueError, OverflowError):
             failure = Failure(-1, "error", "the execution's report was unreadable")
         finally:

@@ -217,7 +217,7 @@ def _wine_grid_best(data: tuple) -> tuple[list, float]:
 
     Computed after the learner's function has returned, never cached where it could read it.
     """
-    grid = [0.003, 0.01, 0.03, 0.1, 0.3]
+    grid = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
     return grid, min(_wine_loss_after(rate, data) for rate in grid)
 
 
@@ -285,7 +285,7 @@ def _judge_rate_for_new_data(scale: float, rate: float) -> None:
     data = _scaled(_wine_data(), scale)
     where = "wine" if scale == 1 else f"wine with inputs x{scale:g}"
     reference = _reference_rate(data)
-    if not reference / 3 <= rate <= reference * 3:
+    if not reference / 10 <= rate <= reference * 3:
         raise Wrong(f"on {where}: you returned {rate:.3g}; the range test "
                     f"(find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0)) "
                     f"suggests {reference:.3g}",
@@ -293,12 +293,11 @@ def _judge_rate_for_new_data(scale: float, rate: float) -> None:
                     "given" if scale != 1 else
                     "too high: the lowest point of the curve is where training breaks"
                     if rate > reference else "too low: pick a rate on the steep part of the fall")
-    if scale != 1:
-        return
     grid, best = _wine_grid_best(data)
     mine = _wine_loss_after(rate, data)
-    if not mine <= 1.5 * best + 0.02:
-        raise Wrong(f"training 8 epochs at {rate:.3g} ends at validation loss {mine:.3f}; "
-                    f"the best of the grid {grid} reaches {best:.3f}",
+    allowed = 1.5 * best + 0.02 if scale == 1 else best + 0.15
+    if not mine <= allowed:
+        raise Wrong(f"on {where}: training 8 epochs at {rate:.3g} ends at validation loss "
+                    f"{mine:.3f}; the best of the grid {grid} reaches {best:.3f}",
                     "too high: the lowest point of the curve is where training breaks"
-                    if rate > 0.3 else "too low: pick a rate on the steep part of the fall")
+                    if rate > reference else "too low: pick a rate on the steep part of the fall")
