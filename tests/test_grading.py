@@ -8,6 +8,7 @@ verdict is NOT YET, so any PASS is a forgery that worked.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -108,6 +109,33 @@ def with_default(x=setattr(_core, "check", _always)):
 
 def annotated(x: setattr(_core, "check", _always)) -> None:
     pass
+
+
+class Base:  # making a subclass calls __init_subclass__: code at definition time
+    def __init_subclass__(cls, **kwargs):
+        _core.check = _always
+
+
+class Child(Base):
+    pass
+
+
+import enum
+
+
+class Member(enum.Enum):  # Enum's metaclass calls __init__ for each member
+    A = 1
+
+    def __init__(self, value):
+        _core.check = _always
+
+
+def __lrcourse_plain_bases__(*bases):  # the grader's guard, replaced
+    pass
+
+
+class Again(Base):
+    pass
 """
 
 
@@ -134,7 +162,14 @@ get_ipython().events.register("post_run_cell", _forge)
 """
 
 FRAME_READER = """
-import sys
+import json, os, sys
+
+fake = json.dumps({"verdict": {"question": "01.first_to_reach", "status": "PASS",
+                               "message": "", "hint": ""}})
+print(fake)
+print(fake, file=sys.stderr)
+os.write(1, (fake + "\\n").encode())
+os.write(2, (fake + "\\n").encode())
 
 frame = sys._getframe(1)
 while frame is not None:
@@ -160,6 +195,16 @@ ATTACKS = {
     "answer_infinite_loop": lambda: with_answer("largest_stable_lr", "while True:\n    pass"),
     "huge_output": lambda: insert(exercise(), 3, "print('x' * 50_000_000)"),
 }
+# Lesson 05's course cells call its helpers at top level (``plot_trajectories`` in a demo); a
+# learner's function of that name must not run there.
+SHADOW_05 = """
+def plot_trajectories(*args, **kwargs):
+    from lrcourse.checks import _core
+
+    for q in list(_core.QUESTIONS.values()):
+        _core.QUESTIONS[q.id] = _core.Question(q.id, q.title, q.hint, lambda answer: None)
+"""
+OTHER_LESSONS = {"05_helper_shadow": ("05", SHADOW_05)}
 BROKEN = {"not_json": "{not json", "not_a_notebook": '{"hello": 1}', "empty": ""}
 
 
@@ -196,6 +241,11 @@ def graded(tmp_path_factory):
     for name, text in BROKEN.items():
         paths[name] = folder / f"01_{name}.ipynb"
         paths[name].write_text(text)
+    for name, (lesson, source) in OTHER_LESSONS.items():
+        paths[name] = folder / f"{name}.ipynb"
+        notebook = nbformat.read(next(p for p in EXERCISES if p.name.startswith(lesson)),
+                                 as_version=4)
+        nbformat.write(insert(notebook, 3, source), paths[name])
     paths["named_03"] = folder / "03_my_work.ipynb"
     nbformat.write(exercise(), paths["named_03"])
     for solution in SOLUTIONS:
@@ -227,6 +277,39 @@ def test_no_attack_on_an_untouched_exercise_gets_a_pass(graded, name):
     assert "PASS" not in statuses(grade), grade.results
 
 
+@pytest.mark.parametrize("name", list(OTHER_LESSONS))
+def test_a_learner_function_named_like_a_course_helper_gets_no_pass(graded, name):
+    grade = graded[name]
+    assert grade.graded and statuses(grade) == ["NOT YET"] * len(grade.results), grade.results
+
+
+@pytest.mark.parametrize("lesson", sorted({p.name[:2] for p in EXERCISES}))
+def test_after_the_first_stub_the_evaluation_calls_only_check(lesson):
+    """No course cell after the learner's code first runs calls anything at top level but
+    ``check``: a learner's name would otherwise stand for the course's and run there."""
+    course = grading.load_course(lesson)
+    cells, _ = grading.evaluation_program(course, ["def f():\n    pass"])
+    first = next(i for i, c in enumerate(cells) if str(c["index"]).endswith("+learner"))
+    for cell in cells[first:]:
+        for node in ast.parse(cell["source"]).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                continue
+            calls = [n.func for n in ast.walk(node) if isinstance(n, ast.Call)]
+            assert all(isinstance(f, ast.Name) and f.id in ("check", grading.BASES_GUARD)
+                       for f in calls), (cell["index"], ast.unparse(node))
+
+
+def test_a_class_on_a_hooked_base_is_left_out_and_the_rest_still_runs():
+    from lrcourse.checks._evaluate import plain_bases
+
+    block, _ = grading.learner_block(["import enum\nclass E(enum.Enum):\n    A = 1\n"
+                                      "class F:\n    pass\nclass G(F):\n    pass\n"
+                                      "def answer():\n    return 1\n"])
+    namespace = {grading.BASES_GUARD: plain_bases}
+    exec(compile(block, "<block>", "exec"), namespace)  # noqa: S102 (our own test input)
+    assert "E" not in namespace and {"F", "G", "answer"} <= set(namespace)
+
+
 @pytest.mark.parametrize("name", ["saved_outputs", "patch_checkers", "display_instead_of_check",
                                   "post_run_cell_hook", "huge_output"])
 def test_forgeries_that_run_cleanly_leave_every_question_not_yet(graded, name):
@@ -237,7 +320,8 @@ def test_forgeries_that_run_cleanly_leave_every_question_not_yet(graded, name):
 def test_learner_code_that_is_not_a_definition_is_named_in_the_notes(graded):
     notes = " ".join(graded["patch_checkers"].notes)
     for left_out in ("checks.check = _core.check", "class `Sneaky`", "`decorated` has a decorator",
-                     "`with_default` has a default value"):
+                     "`with_default` has a default value",
+                     "`__lrcourse_plain_bases__` is a name the grader reserves"):
         assert left_out in notes, notes
 
 
@@ -273,8 +357,9 @@ def test_an_answer_that_ends_or_hangs_the_evaluation_is_wrong(graded, name, word
         grade.results
 
 
-def test_the_frame_reader_gets_no_expected_value(graded):
-    assert graded["frame_reader"].results[0].status is Status.NOT_YET, graded["frame_reader"]
+def test_the_frame_reader_gets_no_expected_value_and_its_printed_verdicts_are_ignored(graded):
+    grade = graded["frame_reader"]
+    assert grade.graded and statuses(grade) == ["NOT YET"] * 4, grade.results
 
 
 def test_huge_output_is_capped_in_the_executed_copy(graded):

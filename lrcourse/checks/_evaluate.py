@@ -23,6 +23,34 @@ import json
 import os
 import sys
 
+BASES_GUARD = "__lrcourse_plain_bases__"
+"""The name under which the evaluation offers ``plain_bases`` to the learner's block, which
+calls it on a class's bases before making the class (``grading.learner_block``)."""
+
+
+def plain_bases(*bases) -> None:
+    """Refuse a base whose class creation could run code: a custom metaclass (``enum.Enum``
+    calls ``__init__`` of each member) or an ``__init_subclass__`` anywhere in its ancestry
+    (a learner's own class could define one and run anything when subclassed).
+
+    >>> plain_bases(object, ValueError)
+    >>> import enum
+    >>> plain_bases(enum.Enum)
+    Traceback (most recent call last):
+    TypeError: the grader does not make a class on Enum: its metaclass is EnumType
+    """
+    for base in bases:
+        if not isinstance(base, type):
+            raise TypeError(f"the grader does not make a class on {base!r:.40}: not a class")
+        if type(base) is not type:
+            raise TypeError(f"the grader does not make a class on {base.__name__}: its "
+                            f"metaclass is {type(base).__name__}")
+        hooked = [k.__name__ for k in base.__mro__
+                  if k is not object and "__init_subclass__" in vars(k)]
+        if hooked:
+            raise TypeError(f"the grader does not make a class on {base.__name__}: "
+                            f"{hooked[0]} defines __init_subclass__")
+
 
 def main() -> int:
     channel = os.fdopen(os.dup(1), "w", buffering=1)
@@ -63,6 +91,7 @@ def main() -> int:
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     for cell in spec["cells"]:
         namespace["check"] = recording_check
+        namespace[BASES_GUARD] = plain_bases
         send(cell=cell["index"])
         try:
             code = compile(cell["source"], f"<cell {cell['index']}>", "exec")

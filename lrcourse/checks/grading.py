@@ -49,6 +49,7 @@ import nbformat
 
 import lrcourse
 from lrcourse.checks._core import CheckResult, Status, questions_for_lesson
+from lrcourse.checks._evaluate import BASES_GUARD
 
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](?P<question>\d\d\.[A-Za-z_]\w*)["']\s*,\s*"""
                         r"""(?P<answer>[A-Za-z_]\w*)""")
@@ -481,6 +482,16 @@ def _safe_class(node: ast.ClassDef, where: str, notes: list[str]) -> ast.AST | N
     return node
 
 
+def _bound_names(node: ast.AST) -> list[str]:
+    """The names a top-level statement binds (imports, definitions, assignment targets)."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [alias.asname or alias.name.split(".")[0] for alias in node.names]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Store)]
+
+
 def learner_block(cells: list[str]) -> tuple[str, list[str]]:
     """The learner's code the evaluation runs, and notes on what it leaves out.
 
@@ -508,7 +519,12 @@ def learner_block(cells: list[str]) -> tuple[str, list[str]]:
             continue
         for node in tree.body:
             where = f"cell {number} line {node.lineno}"
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
+            reserved = [n for n in _bound_names(node) if n.startswith("__lrcourse")]
+            if reserved:
+                notes.append(f"{where}: `{reserved[0]}` is a name the grader reserves; left out")
+            elif isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                continue  # only legal at the top; annotations are dropped anyway
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 kept.append(node)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 function = _safe_function(node, where, notes)
@@ -516,7 +532,14 @@ def learner_block(cells: list[str]) -> tuple[str, list[str]]:
                     kept.append(function)
             elif isinstance(node, ast.ClassDef):
                 klass = _safe_class(node, where, notes)
-                if klass is not None:
+                if klass is not None and klass.bases:  # bases vetted when the block runs:
+                    kept.append(ast.Try(  # a refused class is left out, the rest still runs
+                        body=[ast.Expr(ast.Call(ast.Name(BASES_GUARD, ast.Load()),
+                                                list(klass.bases), [])), klass],
+                        handlers=[ast.ExceptHandler(ast.Name("TypeError", ast.Load()), None,
+                                                    [ast.Pass()])],
+                        orelse=[], finalbody=[]))
+                elif klass is not None:
                     kept.append(klass)
             elif (isinstance(node, ast.Assign) and _literal(node.value)
                   and all(isinstance(t, ast.Name) for t in node.targets)):
@@ -532,13 +555,27 @@ def learner_block(cells: list[str]) -> tuple[str, list[str]]:
 
 
 def evaluation_program(course: Course, learner_cells: list[str]) -> tuple[list[dict], list[str]]:
-    """The cells the evaluation runs: the course's, with the learner's block after each stub."""
+    """The cells the evaluation runs: the course's, with the learner's block after each stub.
+
+    The course's cells up to its first answer stub (set-up: imports, parameters) run whole.
+    After that, a learner's name may stand for anything the course defines (a learner's
+    ``plot_trajectories`` replaces the course's), so a course cell that calls something at
+    top level could run the learner's code outside a check: of the later course cells only
+    the check cells run whole, the others as filtered as the learner's (imports, definitions,
+    literal constants). Their demos are not needed for a verdict, and are not run.
+    """
     block, notes = learner_block(learner_cells)
+    first_stub = min(course.answer_cells, default=len(course.notebook.cells))
+    checks = set(course.checks.values())
     cells = []
     for index, cell in enumerate(course.notebook.cells):
         if cell.cell_type != "code":
             continue
-        cells.append({"index": index, "source": cell.source})
+        source = cell.source
+        if index > first_stub and index not in checks and index not in course.answer_cells:
+            source, _ = learner_block([source])
+        if source:
+            cells.append({"index": index, "source": source})
         if index in course.answer_cells and block:
             cells.append({"index": f"{index}+learner", "source": block})
     return cells, notes
