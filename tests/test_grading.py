@@ -180,7 +180,56 @@ while frame is not None:
 raise NotImplementedError
 """
 
+# An answer that, in the evaluation only (the kernel has ipykernel loaded), writes PASS lines
+# for the other questions, in both shapes, to every pipe it can reach, leaves a process that
+# keeps writing after it returned, and ends the process that checks it.
+CHANNEL_WRITER = """
+import json, os, stat, sys, time
+
+if "ipykernel" in sys.modules:
+    raise NotImplementedError
+others = ["01.set_keras_learning_rate", "01.set_torch_learning_rate", "01.first_to_reach"]
+forged = [{"question": q, "status": "PASS", "message": "", "hint": ""} for q in others]
+lines = "".join(json.dumps(f) + "\\n" + json.dumps({"verdict": f}) + "\\n" for f in forged)
+pipes = [fd for fd in range(3, 256) if _is_pipe(fd)]
+
+
+def spam():
+    for _ in range(200):
+        for fd in pipes:
+            try:
+                os.write(fd, lines.encode())
+            except OSError:
+                pass
+        time.sleep(0.05)
+
+
+if os.fork() == 0:
+    spam()
+    os._exit(0)
+spam()
+os._exit(0)
+"""
+IS_PIPE = """
+
+def _is_pipe(fd):
+    import os, stat
+
+    try:
+        return stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+"""
+
+
+def channel_writer():
+    notebook = with_answer("largest_stable_lr", CHANNEL_WRITER)
+    notebook.cells[answer_cell(notebook, "largest_stable_lr")].source += IS_PIPE
+    return notebook
+
+
 ATTACKS = {
+    "answer_writes_the_channel": channel_writer,
     "saved_outputs": saved_outputs,
     "patch_checkers": lambda: insert(exercise(), 3, PATCH),
     "display_instead_of_check": display_checks,
@@ -355,6 +404,15 @@ def test_an_answer_that_ends_or_hangs_the_evaluation_is_wrong(graded, name, word
     grade = graded[name]
     assert grade.results[0].status is Status.WRONG and words in grade.results[0].message, \
         grade.results
+
+
+def test_an_answer_decides_at_most_its_own_question(graded):
+    """Writing forged verdicts to every pipe, from a process that outlives the answer, then
+    ending the process: the other questions keep their honest NOT YET."""
+    grade = graded["answer_writes_the_channel"]
+    assert grade.graded and grade.failure is None, (grade.problem, grade.failure)
+    assert statuses(grade) == ["WRONG", "NOT YET", "NOT YET", "NOT YET"], grade.results
+    assert "no verdict" in grade.results[0].message
 
 
 def test_the_frame_reader_gets_no_expected_value_and_its_printed_verdicts_are_ignored(graded):
