@@ -135,8 +135,14 @@ def test_grade_keeps_submissions_apart_and_writes_the_csv(tmp_path, capsys):
     (folder / "notes.txt").write_text("keep me")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     code, out = run_cli(capsys, "grade", str(folder), "--lesson", "01", "--jobs", "1",
-                        "--fast", "--csv", str(tmp_path / "scores.csv"))
+                        "--fast", "--csv", str(tmp_path / "scores.csv"),
+                        "--executed", str(tmp_path / "executed"))
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    executed = sorted(p.name for p in (tmp_path / "executed").iterdir())
+    assert executed == ["001_01_first.ipynb", "002_02_second.ipynb"], executed
+    ran = nbformat.read(tmp_path / "executed" / "001_01_first.ipynb", as_version=4)
+    assert "refused:" in str(ran.cells[3].outputs)  # the submission's own cell, with its output
+    assert "NOT YET" in (tmp_path / "executed" / "002_02_second.ipynb").read_text()
     rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
     by_submission = {}
     for row in rows:

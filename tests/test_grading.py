@@ -547,3 +547,32 @@ def test_bad_arguments_raise_value_errors(tmp_path):
         grading.grade_notebook(tmp_path / "x.ipynb", timeout=0)
     with pytest.raises(ValueError, match="`lesson` must name a lesson"):
         grading.grade_notebook(tmp_path / "x.ipynb", lesson="99")
+
+
+def test_an_answer_that_is_or_names_the_checkers_own_code_is_refused():
+    """``lesson01._first_to_reach`` is the checker's reference: importing it as the answer,
+    calling it from the body, or reaching it through ``lrcourse.checks`` would pass unworked."""
+    import functools
+
+    import lrcourse.checks.lesson01
+    from lrcourse.checks import mystery_trajectories
+    from lrcourse.checks._evaluate import uses_checkers
+    from lrcourse.checks.lesson01 import _first_to_reach
+
+    namespace = {"lrcourse": lrcourse, "mystery_trajectories": mystery_trajectories,
+                 "_first_to_reach": _first_to_reach}
+    exec(  # noqa: S102 (our own test input)
+        "def through_global(h, t):\n    return _first_to_reach(h, t)\n"
+        "def through_package(h, t):\n    return lrcourse.checks.lesson01._first_to_reach(h, t)\n"
+        "def through_import(h, t):\n"
+        "    from lrcourse.checks.lesson01 import _first_to_reach as f\n    return f(h, t)\n"
+        "def through_dunder(h, t):\n"
+        "    return __import__('lrcourse.checks.lesson01').checks.lesson01\n"
+        "def honest(h, t):\n    return min(h, key=lambda r: (h[r][0] > t, r))\n"
+        "def with_public_helper():\n    return sorted(mystery_trajectories())\n", namespace)
+    for name in ("through_global", "through_package", "through_import", "through_dunder"):
+        assert uses_checkers(namespace[name]).startswith("lrcourse.checks"), name
+    assert uses_checkers(_first_to_reach) == "lrcourse.checks.lesson01._first_to_reach"
+    assert uses_checkers(functools.partial(_first_to_reach)).startswith("lrcourse.checks")
+    assert uses_checkers(namespace["honest"]) == ""
+    assert uses_checkers(namespace["with_public_helper"]) == ""
