@@ -1,4 +1,4 @@
-"""The ``lrcourse`` command: ``doctor``, ``run``, ``check`` and ``exercises``.
+"""The ``lrcourse`` command: ``doctor``, ``run``, ``check``, ``grade`` and ``exercises``.
 
 Run ``lrcourse --help`` or ``lrcourse COMMAND --help``. Introduced in ``README.md``.
 """
@@ -172,73 +172,90 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-# --- check -------------------------------------------------------------------------------
+# --- check and grade ----------------------------------------------------------------------
 
 
-def grade(notebook, failures) -> list[checks.CheckResult]:
-    """One result per question of the notebook's lesson, read from its executed outputs.
+def _print_results(results, indent: str = "  ") -> None:
+    width = max(len(r.question) for r in results)
+    for r in results:
+        line = f"{indent}{r.question:<{width}}  {r.status.value:<7}"
+        if r.message:
+            line += f"  {r.message}"
+        if not r.passed and r.hint:
+            line += f"\n{indent}{'':<{width}}  {'':<7}  hint: {r.hint}"
+        print(line)
 
-    A question whose check cell left no result is WRONG, with the failing cell as the hint.
 
-    Example:
-        >>> import nbformat
-        >>> never_run = nbformat.v4.new_notebook(metadata={"lrcourse": {"lesson": "01"}})
-        >>> [result.status.value for result in grade(never_run, [])]
-        ['WRONG', 'WRONG', 'WRONG', 'WRONG']
-    """
-    lesson = notebook.metadata.get("lrcourse", {}).get("lesson")
-    found: dict[str, checks.CheckResult] = {}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if checks.MIME_TYPE in data:
-                result = checks.CheckResult.from_dict(data[checks.MIME_TYPE])
-                found[result.question] = result
-    reason = failures[0].describe() if failures else "its check cell is missing"
-    return [
-        found.get(q.id) or checks.CheckResult(
-            q.id, checks.Status.WRONG, "no result: the check cell did not run",
-            f"fix this first: {reason}")
-        for q in checks.questions_for_lesson(lesson)
-    ]
+def _lesson_arg(text: str) -> str:
+    if not checks.questions_for_lesson(text):
+        raise argparse.ArgumentTypeError(
+            f"expected a lesson with exercises such as 01, received {text!r}")
+    return text
 
 
 def _check(args: argparse.Namespace) -> int:
-    """Run a learner's exercise notebook and print PASS / NOT YET / WRONG per question."""
-    import nbformat
-
-    from lrcourse.runner import execute_notebook
+    """Grade one exercise notebook as ``grade`` would; print PASS / NOT YET / WRONG."""
+    from lrcourse.checks import grading
 
     path = Path(args.path)
     if not path.is_file() or path.suffix != ".ipynb":
         print(f"lrcourse check: expected an existing .ipynb file, received {path}")
         return 2
-    try:
-        lesson = nbformat.read(path, as_version=4).metadata.get("lrcourse", {}).get("lesson")
-    except Exception as error:  # a corrupt file is the learner's to fix; say so plainly
-        print(f"lrcourse check: cannot read {path} as a notebook: {error}")
+    print(f"Checking {path} (time limit {args.timeout:g} s; {grading.isolation()}) ...")
+    result = grading.grade_notebook(path, lesson=args.lesson, timeout=args.timeout,
+                                    fast=args.fast)
+    if result.problem:
+        print(f"  cannot grade: {result.problem}")
+    if result.failure is not None:
+        kind = "timed out" if result.failure.kind == "timeout" else "problem"
+        print(f"  {kind}: {result.failure.describe()}")
+    for note in result.notes:
+        print(f"  note: {note}")
+    if result.results:
+        _print_results(result.results)
+    print(f"{result.passed} of {len(result.results)} questions pass.")
+    if not result.graded and not result.results:
         return 2
-    if not checks.questions_for_lesson(lesson):
-        print(f"lrcourse check: {path} is not an lrcourse exercise notebook (its metadata "
-              "names no lesson with questions)")
+    return 0 if result.all_passed else 1
+
+
+def _grade(args: argparse.Namespace) -> int:
+    """Grade many submissions in parallel; a table, a CSV, and an exit code (see README)."""
+    from tqdm import tqdm
+
+    from lrcourse.checks import grading
+
+    paths, labels = grading.collect(args.submissions)
+    if not paths:
+        print("lrcourse grade: no .ipynb submissions found in "
+              f"{', '.join(args.submissions)}")
         return 2
-    print(f"Checking {path} in a fresh kernel (time limit {args.timeout:g} s) ...")
-    result = execute_notebook(path, fast=args.fast, timeout=args.timeout, stop_on_error=False)
-    for failure in result.failures:
-        kind = "timed out" if failure.kind == "timeout" else "problem"
-        print(f"  {kind}: {failure.describe()}")
-    results = grade(result.notebook, result.failures)
-    width = max(len(r.question) for r in results)
-    for r in results:
-        line = f"  {r.question:<{width}}  {r.status.value:<7}"
-        if r.message:
-            line += f"  {r.message}"
-        if not r.passed and r.hint:
-            line += f"\n  {'':<{width}}  {'':<7}  hint: {r.hint}"
-        print(line)
-    passed = sum(r.passed for r in results)
-    print(f"{passed} of {len(results)} questions pass.")
-    return 0 if passed == len(results) else 1
+    print(f"Grading {len(paths)} submission(s) of lesson {args.lesson or '(from names)'}, "
+          f"{args.jobs} at a time; course notebooks from {grading.course_dir()}; "
+          f"{grading.isolation()}", file=sys.stderr)
+    bar = tqdm(total=len(paths), desc="grading", unit="nb", file=sys.stderr)
+    grades = grading.grade_many(paths, lesson=args.lesson, jobs=args.jobs,
+                                timeout=args.timeout, fast=args.fast, labels=labels,
+                                progress=lambda grade: bar.update(1))
+    bar.close()
+    width = max(len(g.submission) for g in grades)
+    print(f"{'submission':<{width}}  lesson  score  problem")
+    for g in grades:
+        print(f"{g.submission:<{width}}  {g.lesson or '?':<6}  "
+              f"{g.passed:>2}/{len(g.results):<2}  {g.problem}")
+    changed = [g for g in grades if "PACKAGE CHANGED" in g.problem]
+    if changed:
+        print(f"WARNING: the installed lrcourse package changed while grading "
+              f"{', '.join(g.submission for g in changed)}")
+    if args.csv:
+        print(f"wrote {grading.write_csv(grades, args.csv)}")
+    ungraded = sum(not g.graded for g in grades)
+    passed = sum(g.all_passed for g in grades)
+    print(f"{passed} of {len(grades)} submissions pass every question; "
+          f"{ungraded} could not be graded.")
+    if ungraded:
+        return 2
+    return 0 if passed == len(grades) else 1
 
 
 # --- exercises ---------------------------------------------------------------------------
@@ -318,10 +335,25 @@ def parser() -> argparse.ArgumentParser:
 
     check_parser = commands.add_parser("check", help="check an exercise notebook")
     check_parser.add_argument("path", metavar="PATH.ipynb")
+    check_parser.add_argument("--lesson", type=_lesson_arg, default=None,
+                              help="the lesson to grade (default: the file name's NN_)")
     check_parser.add_argument("--timeout", type=_positive_seconds, default=300,
                               help="seconds the notebook may take (default 300)")
     check_parser.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
     check_parser.set_defaults(func=_check)
+
+    grade_parser = commands.add_parser("grade", help="grade a class's submissions to a CSV")
+    grade_parser.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                              help="notebooks, or folders searched for *.ipynb")
+    grade_parser.add_argument("--lesson", type=_lesson_arg, default=None,
+                              help="the lesson to grade (default: each file name's NN_)")
+    grade_parser.add_argument("--csv", metavar="FILE", help="write one row per question")
+    grade_parser.add_argument("--jobs", type=_positive_int, default=1,
+                              help="submissions graded at once (default 1)")
+    grade_parser.add_argument("--timeout", type=_positive_seconds, default=300,
+                              help="seconds each submission may take (default 300)")
+    grade_parser.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
+    grade_parser.set_defaults(func=_grade)
 
     exercises_parser = commands.add_parser("exercises", help="build or verify exercises/")
     exercises_parser.add_argument("action", choices=["build", "verify"])

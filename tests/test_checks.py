@@ -140,7 +140,7 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("06.choose_rate", 3, "spike"),
     ("06.rate_for_new_data", 0, "put the weights and the optimizer back"),
     ("06.rate_for_new_data", 2, "too high"),
-    ("06.rate_for_new_data", 3, "too low"),
+    ("06.rate_for_new_data", 3, "fixed number"),
     ("06.smooth_losses", 6, "count t from 1"),
     ("06.smooth_losses", 7, "count t from 1"),
     ("06.smooth_losses", 8, "starting the average at the first loss"),
@@ -149,6 +149,9 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("06.choose_rate", 7, "smooth with beta = 0.9 or less"),
     ("06.rate_for_new_data", 4, "do not call model.compile"),
     ("06.rate_for_new_data", 5, "put the weights and the optimizer back"),
+    ("06.rate_for_new_data", 6, "fixed number"),
+    ("06.choose_rate", 8, "fixed number cannot follow the curve"),
+    ("03.keras_two_rates", 6, "plain SGD"),
     # Lesson 04
     ("04.warmup_callback", 0, "restarts every epoch"),
     ("04.warmup_callback", 1, "off by one"),
@@ -399,3 +402,23 @@ LESSON_06_OTHER_CORRECT_ANSWERS = [
 def test_lesson_06_answers_written_differently_pass(question_id, body):
     result = check(question_id, as_function(question_id, body))
     assert result.status is Status.PASS, result.row()
+
+
+FRAME_READER = """
+import sys
+
+frame = sys._getframe(1)
+while frame is not None:
+    for name in ("expected", "low", "high", "reference", "best"):
+        if name in frame.f_locals:
+            return frame.f_locals[name]
+    frame = frame.f_back
+raise NotImplementedError("nothing to read")
+"""
+
+
+@pytest.mark.parametrize("question_id", ["01.largest_stable_lr", "01.first_to_reach",
+                                         "06.choose_rate"])
+def test_an_answer_reading_the_checkers_frames_finds_no_expected_value(question_id):
+    result = check(question_id, as_function(question_id, FRAME_READER))
+    assert result.status is Status.NOT_YET, result.row()

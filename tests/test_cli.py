@@ -1,11 +1,15 @@
 """The lrcourse command on small notebooks that need no framework (each starts a kernel)."""
 
+import csv
 import importlib.metadata
+from pathlib import Path
 
+import nbformat
 import pytest
-from conftest import write_notebook
+from conftest import ROOT, write_notebook
 
 from lrcourse import cli
+from lrcourse.checks import grading
 
 
 def run_cli(capsys, *argv):
@@ -130,7 +134,8 @@ def test_run_without_lessons_or_with_a_missing_path_exits_with_a_message(tmp_pat
 
 
 @pytest.mark.parametrize("argv", [["run", "--timeout", "0"], ["run", "--threads", "x"],
-                                  ["exercises", "publish"]])
+                                  ["exercises", "publish"], ["grade", "x", "--lesson", "99"],
+                                  ["grade", "x", "--jobs", "0"], ["check", "x", "--lesson", "1"]])
 def test_bad_arguments_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
@@ -140,26 +145,97 @@ def test_bad_arguments_are_refused(argv, capsys):
 
 def test_check_reports_a_raising_notebook_without_a_traceback(tmp_path, capsys):
     path = write_notebook(tmp_path / "mine.ipynb", "1 / 0", lesson="01")
-    code, out = run_cli(capsys, "check", str(path))
+    code, out = run_cli(capsys, "check", str(path), "--fast")
     assert code == 1
     assert "problem: cell 0 (1 / 0): ZeroDivisionError: division by zero" in out
-    assert out.count("WRONG") == 4 and "no result" in out and "Traceback" not in out
+    assert out.count("WRONG") == 4 and "not reached" in out and "Traceback" not in out
     assert "0 of 4 questions pass." in out
 
 
 def test_check_reports_a_timeout(tmp_path, capsys):
-    path = write_notebook(tmp_path / "mine.ipynb", "import time\ntime.sleep(60)", lesson="01")
-    code, out = run_cli(capsys, "check", str(path), "--timeout", "3")
+    path = write_notebook(tmp_path / "mine.ipynb", "import time\ntime.sleep(600)", lesson="01")
+    code, out = run_cli(capsys, "check", str(path), "--timeout", "45", "--fast")
     assert code == 1 and "timed out: cell 0" in out
 
 
 def test_check_refuses_what_is_not_an_exercise(tmp_path, capsys):
     plain = write_notebook(tmp_path / "plain.ipynb", "x = 1")
-    assert run_cli(capsys, "check", str(plain))[0] == 2
+    code, out = run_cli(capsys, "check", str(plain))
+    assert code == 2 and "cannot tell the lesson" in out
     assert run_cli(capsys, "check", str(tmp_path / "missing.ipynb"))[0] == 2
-    (tmp_path / "broken.ipynb").write_text("{not json")
-    code, out = run_cli(capsys, "check", str(tmp_path / "broken.ipynb"))
-    assert code == 2 and "cannot read" in out
+    (tmp_path / "01_broken.ipynb").write_text("{not json")
+    code, out = run_cli(capsys, "check", str(tmp_path / "01_broken.ipynb"))
+    assert code == 1 and "cannot grade: not JSON" in out and "Traceback" not in out
+
+
+def test_check_grades_the_lesson_named_not_the_one_claimed(tmp_path, capsys):
+    exercise = (ROOT / "exercises" / "01_fixed_learning_rate.ipynb").read_text()
+    (tmp_path / "03_renamed.ipynb").write_text(exercise)
+    code, out = run_cli(capsys, "check", str(tmp_path / "03_renamed.ipynb"))
+    assert code == 1 and "metadata says lesson 01" in out and "lesson 03" in out
+    assert "03.fine_tune_groups" in out and "PASS" not in out
+    (tmp_path / "01_mine.ipynb").write_text(exercise)
+    code, out = run_cli(capsys, "check", str(tmp_path / "01_mine.ipynb"), "--lesson", "03")
+    assert code == 1 and "metadata says lesson 01, but lesson 03 is being graded" in out
+
+
+ATTACKER = """
+import os
+from pathlib import Path
+
+os.makedirs("lrcourse/checks", exist_ok=True)
+Path("lrcourse/__init__.py").write_text("")
+Path("lrcourse/checks/__init__.py").write_text(
+    "def check(question, answer):\\n    print(question, 'PASS')\\n")
+for target in ["02_second.ipynb", "notes.txt"] + {absolute!r}:
+    try:
+        os.remove(target)
+    except OSError as error:
+        print("refused:", error)
+"""
+
+
+def test_grade_keeps_submissions_apart_and_writes_the_csv(tmp_path, capsys):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    exercise = nbformat.read(ROOT / "exercises" / "01_fixed_learning_rate.ipynb", as_version=4)
+    attacker = nbformat.from_dict(exercise)
+    # Relative paths reach only the grader's fresh folder; absolute ones are refused by
+    # bubblewrap's read-only view, so they are tried only where bubblewrap is in force.
+    absolute = [str(folder / "02_second.ipynb"), str(folder / "notes.txt")] if grading._bwrap() \
+        else []
+    attacker.cells.insert(3, nbformat.v4.new_code_cell(ATTACKER.format(absolute=absolute)))
+    nbformat.write(attacker, folder / "01_first.ipynb")
+    nbformat.write(exercise, folder / "02_second.ipynb")
+    (folder / "notes.txt").write_text("keep me")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    code, out = run_cli(capsys, "grade", str(folder), "--lesson", "01", "--jobs", "1",
+                        "--fast", "--csv", str(tmp_path / "scores.csv"),
+                        "--executed", str(tmp_path / "executed"))
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    executed = sorted(p.name for p in (tmp_path / "executed").iterdir())
+    assert executed == ["001_01_first.ipynb", "002_02_second.ipynb"], executed
+    ran = nbformat.read(tmp_path / "executed" / "001_01_first.ipynb", as_version=4)
+    assert "refused:" in str(ran.cells[3].outputs)  # the submission's own cell, with its output
+    assert "NOT YET" in (tmp_path / "executed" / "002_02_second.ipynb").read_text()
+    rows = list(csv.DictReader((tmp_path / "scores.csv").open()))
+    by_submission = {}
+    for row in rows:
+        by_submission.setdefault(Path(row["submission"]).name, []).append(row)
+    first, second = by_submission["01_first.ipynb"], by_submission["02_second.ipynb"]
+    assert [r["status"] for r in second[:-1]] == ["NOT YET"] * 4, second
+    assert "PASS" not in [r["status"] for r in first], first
+    assert second[-1]["question"] == "total" and second[-1]["status"] == "0/4"
+    assert list(rows[0]) == ["submission", "lesson", "question", "status", "message", "hint"]
+    assert code == 1 and "0 of 2 submissions pass every question; 0 could not be graded" in out
+
+
+def test_grade_exit_code_says_a_submission_could_not_be_graded(tmp_path, capsys):
+    (tmp_path / "01_empty.ipynb").write_text("")
+    code, out = run_cli(capsys, "grade", str(tmp_path), "--lesson", "01")
+    assert code == 2 and "the file is empty" in out and "1 could not be graded" in out
+    code, out = run_cli(capsys, "grade", str(tmp_path / "nothing-here"))
+    assert code == 2
 
 
 def test_doctor_is_happy_in_the_course_environment(capsys):

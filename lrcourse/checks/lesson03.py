@@ -108,6 +108,26 @@ def _digits_net():
     ], name="digits_net")
 
 
+def _one_fit_step_rates(model, x, y) -> dict:
+    """Each layer's (weight change / gradient) over one step of ``model.fit`` (median)."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True))
+    gradients = [np.array(g) for g in tape.gradient(loss, model.trainable_variables)]
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, shuffle=False)
+    used: dict[str, list] = {}
+    for variable, start, grad in zip(model.trainable_variables, before, gradients, strict=True):
+        layer = variable.path.split("/")[-2]
+        big = np.abs(grad) > 1e-4
+        if not big.any():
+            continue
+        ratios = (start - variable.numpy())[big] / grad[big]
+        used.setdefault(layer, []).append(float(np.median(ratios)))
+    return {layer: float(np.median(values)) for layer, values in used.items()}
+
+
 @question(
     "03.keras_two_rates",
     "Two layers, two rates, inside model.fit",
@@ -117,7 +137,6 @@ def _digits_net():
 )
 def _check_keras_two_rates(answer: Callable) -> None:
     import keras
-    import tensorflow as tf
 
     model = _digits_net()
     result = answer(model)
@@ -129,24 +148,21 @@ def _check_keras_two_rates(answer: Callable) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(16, 6)).astype("float32")
     y = rng.integers(0, 3, size=16)
-    with tf.GradientTape() as tape:
-        loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True))
-    gradients = [np.array(g) for g in tape.gradient(loss, model.trainable_variables)]
-    before = [v.numpy().copy() for v in model.trainable_variables]
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    rates = _one_fit_step_rates(model, x, y)
     expected = {"features": 0.01, "classifier": 0.1}
-    used = {}
-    for variable, start, grad in zip(model.trainable_variables, before, gradients, strict=True):
-        layer = variable.path.split("/")[-2]
-        big = np.abs(grad) > 1e-4
-        if not big.any():
-            continue
-        ratios = (start - variable.numpy())[big] / grad[big]
-        used.setdefault(layer, []).append(float(np.median(ratios)))
-    rates = {layer: float(np.median(values)) for layer, values in used.items()}
-    shown = ", ".join(f"{layer} {rate:.4g}" for layer, rate in rates.items())
     if all(math.isclose(rates.get(k, math.nan), v, rel_tol=1e-3) for k, v in expected.items()):
-        return
+        # A first step of SGD with momentum is rate x gradient too; the second is not.
+        second = _one_fit_step_rates(model, x, y)
+        if all(math.isclose(second.get(k, math.nan), v, rel_tol=1e-3)
+               for k, v in expected.items()):
+            return
+        shown = ", ".join(f"{layer} {rate:.4g}" for layer, rate in second.items())
+        raise Wrong(f"the first step of fit used the right rates, but the second moved the "
+                    f"weights by (step / gradient) {shown}, not 0.01 and 0.1",
+                    "the question asks for plain SGD: momentum (or Nesterov) adds earlier "
+                    "gradients to every later step; use keras.optimizers.SGD(rate) with "
+                    "momentum=0")
+    shown = ", ".join(f"{layer} {rate:.4g}" for layer, rate in rates.items())
     message = f"one step of fit used these rates: {shown}; expected features 0.01, classifier 0.1"
     if isinstance(model.optimizer, keras.optimizers.MultiOptimizer) and math.isclose(
             rates.get("features", math.nan), rates.get("classifier", math.nan), rel_tol=1e-3):

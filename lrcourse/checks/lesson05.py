@@ -82,15 +82,9 @@ def _check_adam_step(answer: Callable) -> None:
 
     start, grads = _adam_gradients()
     for lr, beta_1, beta_2, epsilon in _ADAM_CASES:
-        param = torch.tensor(start.copy(), requires_grad=True)
-        reference = torch.optim.Adam([param], lr=lr, betas=(beta_1, beta_2), eps=epsilon)
-        expected = []
-        for g in grads:
-            param.grad = torch.tensor(g)
-            reference.step()
-            expected.append(param.detach().numpy().copy())
+        # The learner's path first; PyTorch's, the expected one, only once it has returned.
         state = {"step": 0, "m": np.zeros_like(start), "v": np.zeros_like(start)}
-        w, received, first_bad = start.copy(), [], None
+        w, received, non_finite = start.copy(), [], None
         settings = f"lr={lr}, beta_1={beta_1}, beta_2={beta_2}, epsilon={epsilon}"
         for t, g in enumerate(grads, start=1):
             result = answer(w.copy(), g.copy(), state, lr, beta_1, beta_2, epsilon)
@@ -106,17 +100,25 @@ def _check_adam_step(answer: Callable) -> None:
                 raise Wrong(f"after update {t}, new_state['step'] is {step!r}, expected {t}",
                             "return the state with 'step' increased by one per update")
             if not np.all(np.isfinite(w)):
-                if first_bad is not None:   # already wrong; judge the path so far
-                    break
-                raise Wrong(f"with {settings}, update {t} gave a non-finite parameter "
-                            f"{np.round(w, 6).tolist()}",
-                            "the step counter starts at 0: with t = 0 the bias correction "
-                            "1 - beta**0 is 0 and you divide by it; increment the step first, "
-                            "so t = 1 on the first update" if t == 1 else "")
+                non_finite = (t, w)
+                break
             received.append(w.copy())
-            if first_bad is None and not np.allclose(w, expected[t - 1], rtol=1e-6,
-                                                     atol=1e-12):
-                first_bad = t
+        param = torch.tensor(start.copy(), requires_grad=True)
+        reference = torch.optim.Adam([param], lr=lr, betas=(beta_1, beta_2), eps=epsilon)
+        expected = []
+        for g in grads:
+            param.grad = torch.tensor(g)
+            reference.step()
+            expected.append(param.detach().numpy().copy())
+        first_bad = next((t for t, w in enumerate(received, start=1)
+                          if not np.allclose(w, expected[t - 1], rtol=1e-6, atol=1e-12)), None)
+        if first_bad is None and non_finite is not None:  # right until it blew up
+            t, w = non_finite
+            raise Wrong(f"with {settings}, update {t} gave a non-finite parameter "
+                        f"{np.round(w, 6).tolist()}",
+                        "the step counter starts at 0: with t = 0 the bias correction "
+                        "1 - beta**0 is 0 and you divide by it; increment the step first, "
+                        "so t = 1 on the first update" if t == 1 else "")
         if first_bad is None:
             continue
         message = (f"with {settings}, after update {first_bad} expected "

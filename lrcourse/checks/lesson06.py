@@ -5,7 +5,6 @@ Loaded by ``lrcourse.checks`` the first time one of its questions is checked.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
@@ -106,8 +105,9 @@ def _finder_curve(kind: str) -> tuple[np.ndarray, np.ndarray, float, float]:
 
     lrs = sweep_rates(1e-6, 10.0, 101)
     x = np.log10(lrs)
-    rng = np.random.default_rng({"clean": 0, "noisy": 1, "spike": 2, "shifted": 3}[kind])
-    centre = -1.5 if kind == "shifted" else -2.5
+    rng = np.random.default_rng({"clean": 0, "noisy": 1, "spike": 2, "shifted": 3,
+                                 "early": 4}[kind])
+    centre = {"shifted": -1.5, "early": -3.5}.get(kind, -2.5)
     clean = 2.3 - np.tanh(1.6 * (x - centre)) + np.exp(3.5 * (x - centre - 1.9))
     losses = clean
     if kind in ("noisy", "spike"):
@@ -128,41 +128,56 @@ def _finder_curve(kind: str) -> tuple[np.ndarray, np.ndarray, float, float]:
     "smoothed loss falls fastest, or about a tenth of the rate at the bottom",
 )
 def _check_choose_rate(answer: Callable) -> None:
+    # Every curve is answered before any good band is computed, so no band is on the stack
+    # while learner code runs. The curves fall in different places ("shifted" and "early"
+    # have no good rate in common), so one constant cannot pass.
+    kinds = ("clean", "noisy", "spike", "shifted", "early")
+    chosen = {}
+    for kind in kinds:
+        lrs, losses = _finder_curve(kind)[:2]
+        chosen[kind] = _number(answer(lrs.copy(), losses.copy()), "a learning rate")
+    if len(set(chosen.values())) == 1:
+        raise Wrong(f"you chose {chosen['clean']:.3g} for every curve, but these curves fall "
+                    "in different places", "read each curve: smooth it, find its bottom and "
+                    "go back about ten times lower; a fixed number cannot follow the curve")
+    for kind in kinds:
+        _judge_choose_rate(kind, chosen[kind])
+
+
+def _judge_choose_rate(kind: str, received: float) -> None:
     from lrcourse.finder import smooth
 
-    for kind in ("clean", "noisy", "spike", "shifted"):
-        lrs, losses, low, high = _finder_curve(kind)
-        received = _number(answer(lrs.copy(), losses.copy()), "a learning rate")
-        where = f"on the {kind} curve"
-        if not (math.isfinite(received) and received > 0):
-            raise Wrong(f"{where}: expected a learning rate > 0, received {received!r}")
-        raw_bottom = float(lrs[np.argmin(losses)])
-        if low <= received <= high:
-            continue
-        message = (f"{where}: you chose {received:.3g}; good rates lie between {low:.3g} and "
-                   f"{high:.3g}")
-        if received > high:
-            if kind == "spike":  # its raw minimum is a fake dip just after a spike
-                raise Wrong(message, "the lowest points of this curve come right after a "
-                                     "spike, on the way to divergence: that is not a dip. "
-                                     "Smooth first, and stay well left of where the loss "
-                                     "blows up")
-            bottoms = [raw_bottom] + [float(lrs[np.argmin(smooth(losses, beta))])
-                                      for beta in (0.8, 0.9, 0.95, 0.98)]
-            if any(math.isclose(received, bottom, rel_tol=1e-9) for bottom in bottoms):
-                raise Wrong(message, "you picked the lowest loss itself (raw or smoothed): "
-                                     "the bottom of the curve is where training is about to "
-                                     "blow up, not a rate to train at; go back about ten "
-                                     "times lower")
-            raise Wrong(message, "too close to where the loss blows up: go back about ten "
-                                 "times below the lowest point of the smoothed curve. A "
-                                 "beta near 1 makes the smoothed curve lag, so its bottom "
-                                 "comes later than the loss's own; for about 100 steps, "
-                                 "smooth with beta = 0.9 or less")
-        raise Wrong(message, "that rate is on the flat start of the curve, where the loss "
-                             "does not fall yet: training there is needlessly slow"
-                    + ("; smooth before you take a slope: on single-batch losses one noisy "
-                       "batch can look like the steepest fall" if kind != "clean" else ""))
+    lrs, losses, low, high = _finder_curve(kind)
+    where = f"on the {kind} curve"
+    if not (math.isfinite(received) and received > 0):
+        raise Wrong(f"{where}: expected a learning rate > 0, received {received!r}")
+    raw_bottom = float(lrs[np.argmin(losses)])
+    if low <= received <= high:
+        return
+    message = (f"{where}: you chose {received:.3g}; good rates lie between {low:.3g} and "
+               f"{high:.3g}")
+    if received > high:
+        if kind == "spike":  # its raw minimum is a fake dip just after a spike
+            raise Wrong(message, "the lowest points of this curve come right after a "
+                                 "spike, on the way to divergence: that is not a dip. "
+                                 "Smooth first, and stay well left of where the loss "
+                                 "blows up")
+        bottoms = [raw_bottom] + [float(lrs[np.argmin(smooth(losses, beta))])
+                                  for beta in (0.8, 0.9, 0.95, 0.98)]
+        if any(math.isclose(received, bottom, rel_tol=1e-9) for bottom in bottoms):
+            raise Wrong(message, "you picked the lowest loss itself (raw or smoothed): "
+                                 "the bottom of the curve is where training is about to "
+                                 "blow up, not a rate to train at; go back about ten "
+                                 "times lower")
+        raise Wrong(message, "too close to where the loss blows up: go back about ten "
+                             "times below the lowest point of the smoothed curve. A "
+                             "beta near 1 makes the smoothed curve lag, so its bottom "
+                             "comes later than the loss's own; for about 100 steps, "
+                             "smooth with beta = 0.9 or less")
+    raise Wrong(message, "that rate is on the flat start of the curve, where the loss "
+                         "does not fall yet: training there is needlessly slow"
+                + ("; smooth before you take a slope: on single-batch losses one noisy "
+                   "batch can look like the steepest fall" if kind != "clean" else ""))
 
 
 def _wine_data():
@@ -197,12 +212,30 @@ def _wine_loss_after(rate: float, data: tuple, epochs: int = 8) -> float:
     return loss if math.isfinite(loss) else math.inf
 
 
-@functools.lru_cache(maxsize=1)
-def _wine_grid_best() -> tuple[list, float]:
-    """The grid the chosen rate is compared with, and its best validation loss (computed once)."""
-    grid = [0.003, 0.01, 0.03, 0.1, 0.3]
-    data = _wine_data()
+def _wine_grid_best(data: tuple) -> tuple[list, float]:
+    """The grid the chosen rate is compared with, and its best validation loss.
+
+    Computed after the learner's function has returned, never cached where it could read it.
+    """
+    grid = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3]
     return grid, min(_wine_loss_after(rate, data) for rate in grid)
+
+
+_WINE_SCALES = (1.0, 8.0)
+"""The inputs the answer sees: wine standardised, then the same inputs x8 (whose good rates
+are about ten times lower), so a fixed number cannot pass both."""
+
+
+def _scaled(data: tuple, scale: float) -> tuple:
+    x_train, y_train, x_test, y_test = data
+    return x_train * scale, y_train, x_test * scale, y_test
+
+
+def _reference_rate(data: tuple) -> float:
+    from lrcourse.keras_utils import find_lr
+
+    return float(find_lr(_wine_model(0.01), data[0], data[1], batch_size=16, start_lr=1e-4,
+                         end_lr=10.0).suggested_lr)
 
 
 @question(
@@ -212,7 +245,18 @@ def _wine_grid_best() -> tuple[list, float]:
     "end_lr=10.0) and return the result's suggested_lr as a float",
 )
 def _check_rate_for_new_data(answer: Callable) -> None:
-    data = _wine_data()
+    # The answer runs on every dataset first; reference rates and losses are computed after.
+    received = [_rate_from(answer, _scaled(_wine_data(), scale)) for scale in _WINE_SCALES]
+    if len(set(received)) == 1:
+        raise Wrong(f"you returned {received[0]:.3g} for the wine inputs and for the same "
+                    f"inputs x{_WINE_SCALES[1]:g}, whose good rates are about ten times lower",
+                    "run the range test inside your function on the model and data it is "
+                    "given; a fixed number cannot follow the data")
+    for scale, rate in zip(_WINE_SCALES, received, strict=True):
+        _judge_rate_for_new_data(scale, rate)
+
+
+def _rate_from(answer: Callable, data: tuple) -> float:
     model = _wine_model(0.01)
     model.optimizer.build(model.trainable_variables)
     optimizer, tracked = model.optimizer, [*model.variables, *model.optimizer.variables]
@@ -234,10 +278,26 @@ def _check_rate_for_new_data(answer: Callable) -> None:
     rate = _number(received, "the chosen learning rate")
     if not (math.isfinite(rate) and 1e-6 < rate < 100):
         raise Wrong(f"expected a learning rate between 1e-6 and 100, received {rate!r}")
-    grid, best = _wine_grid_best()
-    mine = _wine_loss_after(rate, data)
-    if not mine <= 1.5 * best + 0.02:
-        raise Wrong(f"training 8 epochs at {rate:.3g} ends at validation loss {mine:.3f}; "
-                    f"the best of the grid {grid} reaches {best:.3f}",
+    return rate
+
+
+def _judge_rate_for_new_data(scale: float, rate: float) -> None:
+    data = _scaled(_wine_data(), scale)
+    where = "wine" if scale == 1 else f"wine with inputs x{scale:g}"
+    reference = _reference_rate(data)
+    if not reference / 10 <= rate <= reference * 3:
+        raise Wrong(f"on {where}: you returned {rate:.3g}; the range test "
+                    f"(find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0)) "
+                    f"suggests {reference:.3g}",
+                    "return the suggestion of a range test run on the model and data you are "
+                    "given" if scale != 1 else
                     "too high: the lowest point of the curve is where training breaks"
-                    if rate > 0.3 else "too low: pick a rate on the steep part of the fall")
+                    if rate > reference else "too low: pick a rate on the steep part of the fall")
+    grid, best = _wine_grid_best(data)
+    mine = _wine_loss_after(rate, data)
+    allowed = 1.5 * best + 0.02 if scale == 1 else best + 0.15
+    if not mine <= allowed:
+        raise Wrong(f"on {where}: training 8 epochs at {rate:.3g} ends at validation loss "
+                    f"{mine:.3f}; the best of the grid {grid} reaches {best:.3f}",
+                    "too high: the lowest point of the curve is where training breaks"
+                    if rate > reference else "too low: pick a rate on the steep part of the fall")

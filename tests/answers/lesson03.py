@@ -101,6 +101,12 @@ WRONG_ANSWERS = {
         "model.compile(optimizer=keras.optimizers.MultiOptimizer(rules),\n"
         "              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))\n"
         "model.fit(np.zeros((4, 6)), np.zeros(4), verbose=0)",
+        "import keras\n"
+        "slow = keras.optimizers.SGD(0.01, momentum=0.9)\n"
+        "fast = keras.optimizers.SGD(0.1, momentum=0.9)\n"
+        "rules = keras.optimizers.OptimizerMap(fast, {'.*/features/.*': slow})\n"
+        "model.compile(optimizer=keras.optimizers.MultiOptimizer(rules),\n"
+        "              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))"
     ],
     "03.adam_gradient_scaling": [
         "import torch\n"

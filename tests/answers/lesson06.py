@@ -68,6 +68,7 @@ WRONG_ANSWERS = {
         "return float(lrs[np.argmin(np.gradient(losses, np.log10(lrs)))])",
         "from lrcourse.finder import smooth\n"
         "return float(lrs[np.argmin(smooth(losses, 0.98))] / 10)",
+        "return 0.003",
     ],
     "06.rate_for_new_data": [
         "for rate in np.geomspace(1e-4, 10.0, 20):\n"
@@ -86,5 +87,6 @@ WRONG_ANSWERS = {
         "from lrcourse.keras_utils import find_lr\n"
         "rate = find_lr(model, x, y, batch_size=16, start_lr=1e-4, end_lr=10.0).suggested_lr\n"
         "model.optimizer.learning_rate.assign(rate)\nreturn rate",
+        "return 0.03",
     ],
 }
