@@ -148,7 +148,7 @@ def _check_schedule_from_range_test(answer: Callable) -> None:
             raise Wrong(message, "the peak is too high: use result.suggested_lr (a tenth of "
                                  "the bottom), not the bottom of the curve, where training "
                                  "breaks")
-        if all(abs(v) < 1e-12 for v, step in zip(received, probes) if step > epochs):
+        if all(abs(v) < 1e-12 for v, step in zip(received, probes, strict=True) if step > epochs):
             raise Wrong(message, "you scheduled in epochs: the schedule is called with the "
                                  "optimizer step, so its lengths must be in steps "
                                  "(num_epochs * steps_per_epoch), not epochs")
