@@ -1,11 +1,18 @@
-"""Offline data: scikit-learn's bundled digits, synthetic regression, quadratic bowls.
+"""Offline data: scikit-learn's bundled digits, synthetic regression, quadratic bowls, MNIST.
 
-Nothing here touches the network. scikit-learn is imported only when the digits are loaded.
+Nothing here touches the network, except ``load_mnist(download=True)`` when the learner
+asks for it. scikit-learn is imported only when the digits are loaded.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import os
+import shutil
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -416,3 +423,269 @@ def beale() -> Surface2D:
 
     return Surface2D("Beale", "sum_k (c_k - x + x y^k)^2", (3.0, 0.5), (1.0, 1.4),
                      (-1.0, 4.5), (-1.5, 2.0), value, gradient)
+
+
+# ---------------------------------------------------------------------------------------
+# Lesson 07: MNIST from a verified cache, and train/validation/test splits
+
+MNIST_FILES = {
+    "train_images": ("train-images-idx3-ubyte.gz",
+                     "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
+    "train_labels": ("train-labels-idx1-ubyte.gz",
+                     "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"),
+    "test_images": ("t10k-images-idx3-ubyte.gz",
+                    "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
+    "test_labels": ("t10k-labels-idx1-ubyte.gz",
+                    "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
+}
+"""The four standard MNIST files: ``{role: (file name, SHA-256 of the file)}``."""
+
+MNIST_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
+"""The mirror ``load_mnist(download=True)`` fetches from (the one TensorFlow Datasets uses)."""
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def data_dir() -> Path:
+    """The folder where lrcourse keeps downloaded data.
+
+    ``$LRCOURSE_DATA`` when set, otherwise ``lrcourse`` under the user's cache folder
+    (``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS,
+    ``%LOCALAPPDATA%`` on Windows). Nothing is created here.
+
+    Example:
+        >>> import os
+        >>> os.environ["LRCOURSE_DATA"] = "/tmp/my-data"
+        >>> str(data_dir())
+        '/tmp/my-data'
+        >>> del os.environ["LRCOURSE_DATA"]
+
+    Introduced in ``notebooks/07_putting_it_together.ipynb``.
+    """
+    configured = os.environ.get("LRCOURSE_DATA")
+    if configured:
+        return Path(configured).expanduser()
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    elif os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "lrcourse"
+
+
+def read_idx(data: bytes, *, name: str = "data") -> np.ndarray:
+    """Decode one IDX file (the MNIST format), already read into memory.
+
+    The header is two zero bytes, a type code (``0x08`` = unsigned bytes), the number of
+    dimensions ``d``, then ``d`` big-endian 32-bit sizes; the values follow. A gzipped
+    file (as MNIST is published) is decompressed first.
+
+    Args:
+        data: the file's bytes.
+        name: what to call the file in error messages.
+
+    Returns:
+        The array, with the shape the header gives.
+
+    Raises:
+        ValueError: for a bad magic number, an unknown type code, or a file shorter or
+            longer than its header says (a truncated download).
+
+    Example:
+        >>> header = bytes([0, 0, 0x08, 2]) + (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
+        >>> read_idx(header + bytes(range(6))).tolist()
+        [[0, 1, 2], [3, 4, 5]]
+
+    Introduced in ``notebooks/07_putting_it_together.ipynb``.
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"`data` must be bytes. Received: {type(data).__name__}")
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:
+            raise ValueError(f"{name} is a damaged gzip file ({error}); delete it and "
+                             "download it again") from None
+    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in _IDX_TYPES:
+        raise ValueError(f"{name} is not an IDX file: it must start with two zero bytes and a "
+                         f"known type code. Received header {bytes(data[:4])!r}")
+    ndim = data[3]
+    offset = 4 + 4 * ndim
+    if ndim == 0 or len(data) < offset:
+        raise ValueError(f"{name} has a damaged header: {ndim} dimensions, {len(data)} bytes")
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_TYPES[data[2]])
+    expected = offset + int(np.prod(shape)) * dtype.itemsize
+    if len(data) != expected:
+        raise ValueError(f"{name} holds {len(data)} bytes but its header (shape {shape}) needs "
+                         f"{expected}: the file is truncated or damaged; delete it and "
+                         "download it again")
+    values = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
+    return values.astype(dtype.newbyteorder("="))
+
+
+@dataclass(frozen=True)
+class Mnist:
+    """MNIST as uint8 images ``(n, 28, 28)`` and int64 labels: 60,000 train, 10,000 test."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def _download(url: str, target: Path) -> None:
+    import urllib.request
+
+    partial = target.with_name(target.name + ".part")
+    with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+        shutil.copyfileobj(response, out)
+    partial.replace(target)
+
+
+def load_mnist(
+    directory: str | os.PathLike | None = None, *, download: bool = False,
+    files: dict | None = None,
+) -> Mnist:
+    """Load MNIST from the four standard IDX files, after checking their SHA-256.
+
+    Nothing is downloaded unless ``download=True``; then only the missing files are
+    fetched from ``MNIST_URL`` into ``directory``. A file whose checksum does not match is
+    never used (and never overwritten silently: delete it yourself).
+
+    Args:
+        directory: the folder holding the files; None means ``data_dir() / "mnist"``.
+        download: fetch missing files from the network.
+        files: ``{role: (file name, sha256)}`` for the four roles of ``MNIST_FILES``
+            (default ``MNIST_FILES``); tests pass their own small files this way.
+
+    Returns:
+        An :class:`Mnist`.
+
+    Raises:
+        FileNotFoundError: when a file is missing and ``download`` is False; the message
+            says where the files should be and how to get them.
+        ValueError: for a checksum that does not match, a truncated or damaged file, or
+            images and labels of different lengths.
+        TypeError: for a ``download`` that is not a bool.
+
+    Example:
+        >>> import tempfile
+        >>> try:
+        ...     load_mnist(tempfile.mkdtemp())
+        ... except FileNotFoundError as error:
+        ...     print(str(error)[:40])
+        MNIST file train-images-idx3-ubyte.gz is
+
+    Introduced in ``notebooks/07_putting_it_together.ipynb``.
+    """
+    if not isinstance(download, bool):
+        raise TypeError(f"`download` must be a bool. Received: download={download!r}")
+    files = MNIST_FILES if files is None else files
+    if not (isinstance(files, dict) and set(files) == set(MNIST_FILES)):
+        raise ValueError(f"`files` must map {sorted(MNIST_FILES)} to (file name, sha256). "
+                         f"Received: {files!r:.80}")
+    folder = data_dir() / "mnist" if directory is None else Path(directory)
+    arrays = {}
+    for role, (file_name, sha256) in files.items():
+        path = folder / file_name
+        if not path.exists():
+            if not download:
+                raise FileNotFoundError(
+                    f"MNIST file {file_name} is missing from {folder}. Copy the four MNIST "
+                    f"files there (or set LRCOURSE_DATA), or call load_mnist(download=True) "
+                    f"to fetch them from {MNIST_URL}")
+            folder.mkdir(parents=True, exist_ok=True)
+            _download(MNIST_URL + file_name, path)
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != sha256:
+            raise ValueError(f"{path} has SHA-256 {digest}, expected {sha256}: the file is "
+                             "damaged or not the MNIST file. Delete it and download it again")
+        arrays[role] = read_idx(data, name=str(path))
+    for part in ("train", "test"):
+        images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise ValueError(f"the {part} images (shape {images.shape}) and labels (shape "
+                             f"{labels.shape}) do not belong together")
+    return Mnist(arrays["train_images"], arrays["train_labels"].astype(np.int64),
+                 arrays["test_images"], arrays["test_labels"].astype(np.int64))
+
+
+@dataclass(frozen=True)
+class ThreeWaySplit:
+    """Features and labels split three ways: choose on validation, report test once."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str = ""
+
+
+def train_val_test_split(
+    x: np.ndarray, y: np.ndarray, *, validation_fraction: float = 0.2,
+    test_fraction: float = 0.2, seed: int = 0, standardize: bool = True, source: str = "",
+) -> ThreeWaySplit:
+    """Split ``x`` (one row per sample) and ``y`` three ways, stratified, fixed by ``seed``.
+
+    Features become float32 rows (images are flattened); with ``standardize=True`` they
+    are shifted and scaled by the *training* mean and standard deviation per feature
+    (constant features keep scale 1), so no validation or test statistics leak in.
+
+    Args:
+        x: samples, shape ``(n, ...)``.
+        y: integer labels, shape ``(n,)``.
+        validation_fraction, test_fraction: shares of the samples, each in (0, 1), with a
+            sum below 1.
+        seed: seed of the shuffle.
+        standardize: standardize with training statistics.
+        source: a name for the data, kept in the result.
+
+    Returns:
+        A :class:`ThreeWaySplit`.
+
+    Raises:
+        TypeError, ValueError: for bad fractions, a bad seed or mismatched lengths.
+
+    Example:
+        >>> from sklearn.datasets import load_digits
+        >>> digits = load_digits()
+        >>> split = train_val_test_split(digits.data, digits.target, seed=0)
+        >>> len(split.x_train), len(split.x_val), len(split.x_test)
+        (1077, 360, 360)
+
+    Introduced in ``notebooks/07_putting_it_together.ipynb``.
+    """
+    validation_fraction = _validate.fraction("validation_fraction", validation_fraction)
+    test_fraction = _validate.fraction("test_fraction", test_fraction)
+    seed = _validate.seed("seed", seed)
+    standardize = _validate.boolean("standardize", standardize)
+    if validation_fraction + test_fraction >= 1:
+        raise ValueError("`validation_fraction + test_fraction` must be < 1. Received: "
+                         f"{validation_fraction} + {test_fraction}")
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(x) != len(y):
+        raise ValueError(f"`x` and `y` must hold the same number of samples, `y` 1-D. "
+                         f"Received shapes {x.shape} and {y.shape}")
+    from sklearn.model_selection import train_test_split
+
+    x = x.reshape(len(x), -1).astype(np.float32)
+    y = y.astype(np.int64)
+    x_rest, x_test, y_rest, y_test = train_test_split(
+        x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=validation_fraction / (1 - test_fraction),
+        random_state=seed, stratify=y_rest)
+    if standardize:
+        mean = x_train.mean(axis=0)
+        scale = x_train.std(axis=0)
+        scale[scale == 0] = 1.0
+        x_train, x_val, x_test = ((part - mean) / scale for part in (x_train, x_val, x_test))
+    return ThreeWaySplit(*(part.astype(np.float32) if part.dtype.kind == "f" else part
+                           for part in (x_train, y_train, x_val, y_val, x_test, y_test)),
+                         source=source)

@@ -139,3 +139,149 @@ def test_bowl_bad_hessian(hessian, fragment):
 def test_trajectory_bad_arguments(args, error):
     with pytest.raises(error):
         quadratic_bowl([1.0]).trajectory(*args)
+
+
+# ---------------------------------------------------------------------------------------
+# Lesson 07: the MNIST loader, on small IDX files written here (never the network)
+
+import gzip  # noqa: E402
+import hashlib  # noqa: E402
+
+from lrcourse.data import (  # noqa: E402
+    MNIST_FILES,
+    data_dir,
+    load_mnist,
+    read_idx,
+    train_val_test_split,
+)
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(size).to_bytes(4, "big") for size in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_small_mnist(folder, *, damage=None):
+    """Four tiny gzipped IDX files under the MNIST names; returns the ``files`` table."""
+    rng = np.random.default_rng(0)
+    arrays = {"train_images": rng.integers(0, 256, (6, 28, 28)),
+              "train_labels": np.arange(6) % 10,
+              "test_images": rng.integers(0, 256, (3, 28, 28)),
+              "test_labels": np.array([7, 2, 1])}
+    files = {}
+    for role, array in arrays.items():
+        data = gzip.compress(idx_bytes(array))
+        if damage == role:
+            data = gzip.compress(idx_bytes(array)[:-5])  # a truncated file
+        name = MNIST_FILES[role][0]
+        (folder / name).write_bytes(data)
+        files[role] = (name, hashlib.sha256(data).hexdigest())
+    return files, arrays
+
+
+def test_mnist_loads_good_files_with_their_checksums(tmp_path):
+    files, arrays = write_small_mnist(tmp_path)
+    mnist = load_mnist(tmp_path, files=files)
+    np.testing.assert_array_equal(mnist.x_train, arrays["train_images"])
+    np.testing.assert_array_equal(mnist.y_test, [7, 2, 1])
+    assert mnist.x_train.dtype == np.uint8 and mnist.y_train.dtype == np.int64
+    assert mnist.x_test.shape == (3, 28, 28)
+
+
+def test_mnist_wrong_checksum_is_refused_with_both_digests(tmp_path):
+    files, _ = write_small_mnist(tmp_path)
+    name, digest = files["test_labels"]
+    files["test_labels"] = (name, "0" * 64)
+    with pytest.raises(ValueError, match=f"SHA-256 {digest}, expected 0000"):
+        load_mnist(tmp_path, files=files)
+
+
+def test_mnist_truncated_file_is_named(tmp_path):
+    files, _ = write_small_mnist(tmp_path, damage="train_images")
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte.gz holds .* truncated"):
+        load_mnist(tmp_path, files=files)
+
+
+def test_mnist_missing_file_says_where_and_how_and_never_downloads(tmp_path, monkeypatch):
+    files, _ = write_small_mnist(tmp_path)
+    (tmp_path / files["train_labels"][0]).unlink()
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("load_mnist tried to download without download=True")
+
+    monkeypatch.setattr("urllib.request.urlopen", no_network)
+    with pytest.raises(FileNotFoundError, match="train-labels-idx1-ubyte.gz is missing from "
+                       ".*download=True"):
+        load_mnist(tmp_path, files=files)
+
+
+def test_mnist_default_folder_follows_lrcourse_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("LRCOURSE_DATA", str(tmp_path))
+    assert data_dir() == tmp_path
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "mnist")):
+        load_mnist()
+    monkeypatch.delenv("LRCOURSE_DATA")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    if data_dir().parent == tmp_path / "cache":  # Linux-style cache folders
+        assert data_dir() == tmp_path / "cache" / "lrcourse"
+
+
+def test_mnist_images_and_labels_must_match(tmp_path):
+    files, _ = write_small_mnist(tmp_path)
+    data = gzip.compress(idx_bytes(np.arange(5)))  # 5 labels for 6 images
+    (tmp_path / files["train_labels"][0]).write_bytes(data)
+    files["train_labels"] = (files["train_labels"][0], hashlib.sha256(data).hexdigest())
+    with pytest.raises(ValueError, match="do not belong together"):
+        load_mnist(tmp_path, files=files)
+
+
+@pytest.mark.parametrize("data, fragment", [
+    (b"\x01\x00\x08\x01" + (2).to_bytes(4, "big") + b"ab", "not an IDX file"),
+    (b"\x00\x00\x08\x02" + (2).to_bytes(4, "big"), "damaged header"),
+    (b"\x00\x00\x08\x01" + (3).to_bytes(4, "big") + b"abcd", "holds 12 bytes"),
+    (b"\x1f\x8b\x08\x00broken", "damaged gzip"),
+])
+def test_read_idx_rejects_bad_files(data, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        read_idx(data)
+
+
+def test_read_idx_big_endian_ints():
+    data = b"\x00\x00\x0c\x01" + (2).to_bytes(4, "big") + (1).to_bytes(4, "big") + \
+        (-3).to_bytes(4, "big", signed=True)
+    assert read_idx(data).tolist() == [1, -3]
+
+
+def test_mnist_bad_arguments(tmp_path):
+    with pytest.raises(TypeError, match="download"):
+        load_mnist(tmp_path, download="yes")
+    with pytest.raises(ValueError, match="files"):
+        load_mnist(tmp_path, files={"train_images": ("a", "b")})
+
+
+def test_three_way_split_is_disjoint_stratified_and_fixed_by_seed():
+    x = np.repeat(np.arange(10), 20)[:, None] * np.ones((1, 3)) + np.arange(200)[:, None]
+    y = np.repeat(np.arange(10), 20)
+    first = train_val_test_split(x, y, seed=1)
+    again = train_val_test_split(x, y, seed=1)
+    other = train_val_test_split(x, y, seed=2)
+    np.testing.assert_array_equal(first.x_val, again.x_val)
+    assert not np.array_equal(first.y_val, other.y_val)
+    assert (len(first.y_train), len(first.y_val), len(first.y_test)) == (120, 40, 40)
+    assert np.bincount(first.y_val).tolist() == [4] * 10
+    raw = train_val_test_split(x, y, seed=1, standardize=False)
+    ids = [set(part[:, 0] - part[:, 0] % 1) for part in (raw.x_train, raw.x_val, raw.x_test)]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    np.testing.assert_allclose(first.x_train.mean(axis=0), 0, atol=1e-5)
+    assert abs(first.x_val.mean()) > 0  # validation is scaled by training statistics only
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"validation_fraction": 0.5, "test_fraction": 0.5}, "must be < 1"),
+    ({"validation_fraction": 0.0}, "validation_fraction"),
+    ({"seed": -1}, "seed"),
+])
+def test_three_way_split_bad_arguments(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        train_val_test_split(np.zeros((40, 2)), np.arange(40) % 2, **kwargs)
