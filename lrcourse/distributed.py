@@ -121,7 +121,8 @@ def _worker_entry(rank, worker, args, world_size, port, queue, timeout):
             dist.destroy_process_group()
 
 
-def launch(worker: Callable, *args, world_size: int = 2, timeout: float = 60.0) -> list:
+def launch(worker: Callable, *args, world_size: int = 2, timeout: float = 60.0,
+           collective_timeout: float | None = None) -> list:
     """Run ``worker(rank, world_size, *args)`` in ``world_size`` processes joined by gloo.
 
     The processes start with ``torch.multiprocessing`` (start method ``spawn``), each with
@@ -137,6 +138,8 @@ def launch(worker: Callable, *args, world_size: int = 2, timeout: float = 60.0) 
         *args: passed to the worker after ``rank`` and ``world_size`` (must pickle).
         world_size: number of processes, >= 1.
         timeout: seconds before the whole run is killed, > 0.
+        collective_timeout: seconds gloo waits in the rendezvous or in a collective before
+            raising in the worker (default: ``timeout``).
 
     Returns:
         The workers' return values, indexed by rank.
@@ -148,7 +151,7 @@ def launch(worker: Callable, *args, world_size: int = 2, timeout: float = 60.0) 
         TimeoutError: when the workers did not finish within ``timeout`` seconds.
 
     Example:
-        >>> launch(rank_and_size, world_size=2, timeout=60)
+        >>> launch(rank_and_size, world_size=2, timeout=300)
         [(0, 2), (1, 2)]
 
     Introduced in ``notebooks/08_beyond_one_machine.ipynb``.
@@ -164,12 +167,14 @@ def launch(worker: Callable, *args, world_size: int = 2, timeout: float = 60.0) 
             f"Received: worker={worker!r}")
     world_size = _validate.positive_int("world_size", world_size)
     timeout = _validate.positive_float("timeout", timeout)
+    collective_timeout = timeout if collective_timeout is None else \
+        _validate.positive_float("collective_timeout", collective_timeout)
     import torch.multiprocessing as mp
 
     queue = mp.get_context("spawn").SimpleQueue()
     port = free_port()
     context = mp.start_processes(_worker_entry, args=(worker, args, world_size, port, queue,
-                                                      timeout),
+                                                      collective_timeout),
                                  nprocs=world_size, join=False, start_method="spawn")
     results, errors = {}, {}
 
@@ -612,7 +617,7 @@ def keras_mirrored_fit(x, y, *, num_devices: int, batch_size: int, epochs: int,
         >>> rng = np.random.default_rng(0)
         >>> x, y = rng.normal(size=(8, 3)), rng.integers(0, 2, size=8)
         >>> out = call_in_subprocess(keras_mirrored_fit, x, y, num_devices=2, batch_size=4,
-        ...                          epochs=1, learning_rate=0.1, hidden=2, timeout=120)
+        ...                          epochs=1, learning_rate=0.1, hidden=2, timeout=300)
         >>> out["replicas"], len(out["mirrored"]), len(out["one_device"])
         (2, 4, 4)
 
