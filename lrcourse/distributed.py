@@ -42,9 +42,9 @@ import numpy as np
 from lrcourse import _validate
 
 __all__ = [
-    "ProcessResult", "WorkerError", "call_in_subprocess", "free_port", "keras_mirrored_fit",
-    "launch", "loopback_interface", "run_processes", "sgd_trajectory", "sharded_trajectory",
-    "torchrun_command",
+    "ProcessResult", "WorkerError", "call_in_subprocess", "fail_on_rank", "free_port",
+    "keras_mirrored_fit", "launch", "loopback_interface", "multi_worker_commands",
+    "rank_and_size", "run_processes", "sgd_trajectory", "sharded_trajectory", "torchrun_command",
 ]
 
 LOOPBACK = "127.0.0.1"
