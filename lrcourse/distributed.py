@@ -150,8 +150,9 @@ def launch(worker: Callable, *args, world_size: int = 2, timeout: float = 60.0,
         WorkerError: when a worker raised or died.
         TimeoutError: when the workers did not finish within ``timeout`` seconds.
 
-    Example:
-        >>> launch(rank_and_size, world_size=2, timeout=300)
+    Example (it starts two Pythons that import torch, a few seconds, so the doctest run
+    skips it; ``tests/test_distributed.py`` runs it):
+        >>> launch(rank_and_size, world_size=2, timeout=120)  # doctest: +SKIP
         [(0, 2), (1, 2)]
 
     Introduced in ``notebooks/08_beyond_one_machine.ipynb``.
@@ -616,10 +617,14 @@ def keras_mirrored_fit(x, y, *, num_devices: int, batch_size: int, epochs: int,
     Example:
         >>> rng = np.random.default_rng(0)
         >>> x, y = rng.normal(size=(8, 3)), rng.integers(0, 2, size=8)
-        >>> out = call_in_subprocess(keras_mirrored_fit, x, y, num_devices=2, batch_size=4,
-        ...                          epochs=1, learning_rate=0.1, hidden=2, timeout=300)
-        >>> out["replicas"], len(out["mirrored"]), len(out["one_device"])
+        >>> out = call_in_subprocess(  # doctest: +SKIP
+        ...     keras_mirrored_fit, x, y, num_devices=2, batch_size=4, epochs=1,
+        ...     learning_rate=0.1, hidden=2, timeout=120)
+        >>> out["replicas"], len(out["mirrored"]), len(out["one_device"])  # doctest: +SKIP
         (2, 4, 4)
+
+    (Skipped by the doctest run: TensorFlow takes seconds to start.
+    ``tests/test_distributed.py`` runs it.)
 
     Introduced in ``notebooks/08_beyond_one_machine.ipynb``.
     """

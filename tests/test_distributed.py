@@ -145,3 +145,18 @@ def test_trajectory_arguments_are_validated():
         distributed.sgd_trajectory(x, y[:3], batch_size=2, num_steps=1, learning_rate=0.1)
     with pytest.raises(ValueError, match="learning_rate"):
         distributed.sgd_trajectory(x, y, batch_size=2, num_steps=1, learning_rate=0.0)
+
+
+def test_keras_mirrored_fit_takes_the_steps_of_one_device_on_the_global_batch():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(32, 4)), rng.integers(0, 3, size=32)
+    out = distributed.call_in_subprocess(
+        distributed.keras_mirrored_fit, x, y, num_devices=2, batch_size=8, epochs=1,
+        learning_rate=0.3, hidden=4, timeout=180)
+    assert out["replicas"] == 2 and len(out["devices"]) == 2
+
+    def gap(other):
+        return max(np.abs(a - b).max()
+                   for a, b in zip(out["mirrored"], out[other], strict=True))
+
+    assert gap("one_device") < 1e-10 and gap("one_device_replica_batch") > 1e-4

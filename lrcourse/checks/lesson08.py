@@ -186,9 +186,8 @@ def _rebuild(code_bytes: bytes, defaults, modules: dict[str, str]):
                               defaults)
 
 
-def _averaging_worker(rank: int, world_size: int, code_bytes: bytes, defaults,
-                      modules: dict[str, str], seed: int) -> dict:
-    """In each process: local gradients, the learner's averaging, then the expected mean."""
+def _one_round(average, rank: int, world_size: int, seed: int) -> dict:
+    """Local gradients, the learner's averaging, then what it should have given."""
     import torch
     import torch.distributed as dist
 
@@ -201,7 +200,7 @@ def _averaging_worker(rank: int, world_size: int, code_bytes: bytes, defaults,
     local = [p.grad.detach().clone() for p in model.parameters()]
     weights = [p.detach().clone() for p in model.parameters()]
     try:
-        _rebuild(code_bytes, defaults, modules)(model)
+        average(model)
     except NotImplementedError:
         return {"status": "not yet"}
     except Exception as error:  # the learner's code: report it, do not crash the worker
@@ -212,24 +211,51 @@ def _averaging_worker(rank: int, world_size: int, code_bytes: bytes, defaults,
     summed = [g.clone() for g in local]
     for g in summed:
         dist.all_reduce(g)  # computed after the learner's call
-    expected = [g / world_size for g in summed]
     first = [g.clone() for g in local]
     for g in first:
         dist.broadcast(g, 0)
 
-    def same(a, b):
-        return all(x is not None and torch.allclose(x, y, rtol=1e-6, atol=1e-8)
-                   for x, y in zip(a, b, strict=True))
+    def close(a, b):
+        return a is not None and torch.allclose(a, b, rtol=1e-6, atol=1e-8)
 
-    return {"status": "done", "moved": moved, "right": same(received, expected),
-            "summed": same(received, summed), "local": same(received, local),
-            "first": same(received, first),
-            "twice": same(received, [g / world_size for g in expected]),
-            "some": sum(same([r], [e]) for r, e in zip(received, expected, strict=True)),
+    def scale(reference):
+        # c when every received gradient is c * reference (c the same for all), else None
+        if any(r is None for r in received):
+            return None
+        r = torch.cat([g.ravel() for g in received])
+        e = torch.cat([g.ravel() for g in reference])
+        c = float(r @ e / (e @ e))
+        return c if close(r, c * e) else None
+
+    expected = [g / world_size for g in summed]
+    return {"status": "done", "moved": moved,
+            "right": all(close(r, e) for r, e in zip(received, expected, strict=True)),
+            "of_sum": scale(summed), "of_local": scale(local),
+            "first": all(close(r, e) for r, e in zip(received, first, strict=True)),
+            "some": sum(close(r, e) for r, e in zip(received, expected, strict=True)),
             "count": len(expected)}
 
 
-def _diagnose(results: list[dict], world_size: int) -> None:
+def _averaging_worker(rank: int, world_size: int, code_bytes: bytes, defaults,
+                      modules: dict[str, str], seed: int, second_port: int) -> list[dict]:
+    """Check the learner's averaging in this group, then again in a group of two."""
+    import datetime
+
+    import torch.distributed as dist
+
+    average = _rebuild(code_bytes, defaults, modules)
+    rounds = [_one_round(average, rank, world_size, seed)]
+    # A second group of a different size, so that dividing by a fixed number fails.
+    dist.destroy_process_group()
+    if rank < 2:
+        dist.init_process_group("gloo", rank=rank, world_size=2,
+                                init_method=f"tcp://127.0.0.1:{second_port}",
+                                timeout=datetime.timedelta(seconds=30))
+        rounds.append(_one_round(average, rank, 2, seed + 1))
+    return rounds
+
+
+def _diagnose_round(results: list[dict], world_size: int) -> None:
     statuses = {r["status"] for r in results}
     if "not yet" in statuses:
         raise NotImplementedError
@@ -246,14 +272,27 @@ def _diagnose(results: list[dict], world_size: int) -> None:
     if all(r["right"] for r in results):
         return
     message = f"{where}, p.grad is not the mean of the ranks' gradients"
-    if all(r["summed"] for r in results):
+
+    def common(key):
+        values = [r[key] for r in results]
+        if any(v is None for v in values) or max(values) - min(values) > 1e-6 * max(values):
+            return None
+        return values[0]
+
+    of_sum, of_local = common("of_sum"), common("of_local")
+    if of_sum is not None and math.isclose(of_sum, 1, rel_tol=1e-6):
         raise Wrong(message + " (it is their sum)",
                     "all_reduce sums; divide by dist.get_world_size()")
-    if all(r["twice"] for r in results):
+    if of_sum is not None and math.isclose(of_sum, world_size ** -2, rel_tol=1e-6):
         raise Wrong(message + " (it is the mean divided by the world size again)",
                     "divide once, by dist.get_world_size()")
-    if all(r["local"] for r in results):
-        raise Wrong(message + " (each rank kept its own gradient)",
+    if of_sum is not None:
+        raise Wrong(message + f" (it is their sum divided by {1 / of_sum:.4g}, not by "
+                              f"{world_size})",
+                    "divide by dist.get_world_size(), not by a fixed number")
+    if of_local is not None:
+        kept = "" if math.isclose(of_local, 1, rel_tol=1e-6) else " (then divided)"
+        raise Wrong(message + f" (each rank kept its own gradient{kept})",
                     "all_reduce works in place on the tensor you give it: pass p.grad "
                     "itself, not a copy, or copy the result back")
     if all(r["first"] for r in results):
@@ -262,6 +301,11 @@ def _diagnose(results: list[dict], world_size: int) -> None:
     if all(0 < r["some"] < r["count"] for r in results):
         raise Wrong(message + " for some of the parameters", "loop over every parameter")
     raise Wrong(message)
+
+
+def _diagnose(results: list[list[dict]], world_size: int) -> None:
+    _diagnose_round([rounds[0] for rounds in results], world_size)
+    _diagnose_round([rounds[1] for rounds in results if len(rounds) > 1], 2)
 
 
 @question(
@@ -288,16 +332,17 @@ def _check_average_gradients(answer: Callable) -> None:
         del error
     code = marshal.dumps(answer.__code__)
     modules = _module_names(answer)
-    # Three processes, not the lesson's two, so that dividing by a hard-coded 2 fails.
+    # Three processes, not the lesson's two, then two of them again: dividing by any fixed
+    # number fails in one of the groups.
     world_size, seed = 3, random.randrange(1000)
     try:
-        # gloo gives up on a collective after 120 s (a learner's mismatched calls raise then);
-        # the generous overall limit is for starting three Pythons on a busy machine
+        # gloo gives up on a collective after 30 s (a learner's mismatched calls raise then);
+        # starting three Pythons that import torch takes a few seconds on a quiet machine
         results = distributed.launch(_averaging_worker, code, answer.__defaults__, modules,
-                                     seed, world_size=world_size, timeout=900,
-                                     collective_timeout=120)
+                                     seed, distributed.free_port(), world_size=world_size,
+                                     timeout=120, collective_timeout=30)
     except TimeoutError:
         raise Wrong(f"in a process group of {world_size}, your function did not finish "
-                    f"within 900 s", "every rank must make the same collective calls in "
+                    f"within 120 s", "every rank must make the same collective calls in "
                                      "the same order") from None
     _diagnose(results, world_size)
