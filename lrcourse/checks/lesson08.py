@@ -340,9 +340,9 @@ def _check_average_gradients(answer: Callable) -> None:
         # starting three Pythons that import torch takes a few seconds on a quiet machine
         results = distributed.launch(_averaging_worker, code, answer.__defaults__, modules,
                                      seed, distributed.free_port(), world_size=world_size,
-                                     timeout=120, collective_timeout=30)
+                                     timeout=180, collective_timeout=30)
     except TimeoutError:
         raise Wrong(f"in a process group of {world_size}, your function did not finish "
-                    f"within 120 s", "every rank must make the same collective calls in "
+                    f"within 180 s", "every rank must make the same collective calls in "
                                      "the same order") from None
     _diagnose(results, world_size)
