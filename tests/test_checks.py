@@ -193,6 +193,26 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("05.adam_step", 10, "the step counter starts at 0"),
     ("05.adam_step", 11, "swapped"),
     ("05.keras_rmsprop_match", 6, "no weight decay"),
+    # Lesson 08
+    ("08.scaled_rate", 0, "upside down"),
+    ("08.scaled_rate", 1, "the other rule"),
+    ("08.scaled_rate", 2, "warmup in epochs"),
+    ("08.scaled_rate", 3, "steps at the base batch"),
+    ("08.scaled_rate", 4, "round up"),
+    ("08.scaled_rate", 5, "the other rule"),
+    ("08.scaled_rate", 7, "(rate, number of warmup steps)"),
+    ("08.ddp_epoch", 0, "rarely sees exactly dataset_size"),
+    ("08.ddp_epoch", 1, "world_size * batch_per_worker"),
+    ("08.ddp_epoch", 2, "only its share"),
+    ("08.ddp_epoch", 3, "keeps the last, smaller batch"),
+    ("08.ddp_epoch", 4, "drops the remainder"),
+    ("08.ddp_epoch", 6, "three ints"),
+    ("08.average_gradients", 0, "divide by dist.get_world_size()"),
+    ("08.average_gradients", 1, "divide once"),
+    ("08.average_gradients", 2, "pass p.grad itself"),
+    ("08.average_gradients", 3, "no ReduceOp.AVG"),
+    ("08.average_gradients", 4, "all_reduce combines all of them"),
+    ("08.average_gradients", 5, "loop over every parameter"),
 ])
 def test_hints_name_the_mistake(question_id, index, words):
     result = check(question_id, as_function(question_id, WRONG_ANSWERS[question_id][index]))

@@ -69,7 +69,8 @@ def test_ruff_is_clean_on_python_and_notebooks():
 def test_importing_lrcourse_pulls_in_no_framework():
     code = ("import sys, lrcourse, lrcourse.data, lrcourse.plotting, lrcourse.checks, "
             "lrcourse.cli, lrcourse.runner, lrcourse.exercises, lrcourse.schedules, "
-            "lrcourse.finder, lrcourse.controllers, lrcourse.optimizers\n"
+            "lrcourse.finder, lrcourse.controllers, lrcourse.optimizers, lrcourse.distributed, "
+            "lrcourse.checks.lesson08\n"
             "print(sorted(m for m in ('tensorflow', 'torch', 'keras', 'matplotlib', 'sklearn')"
             " if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
