@@ -66,7 +66,7 @@ def parity_seconds(repeats: int) -> dict[str, float]:
         for rule, _, _ in cases.values():
             params, state = start, rule.init(start)
             for g in grads:
-                params, state = rule.step(params, g, state)
+                params, state = rule.update(params, g, state)
 
     def keras_runs():
         for _, make, _ in cases.values():
@@ -141,7 +141,7 @@ def step_microseconds(repeats: int) -> dict[str, float]:
 
         def hundred_steps(rule=rule, state=state):
             for _ in range(100):
-                rule.step(w, g, state)
+                rule.update(w, g, state)
 
         result[f"one {name} step on 10,000 parameters, us"] = (
             1e4 * median_seconds(hundred_steps, repeats))

@@ -26,15 +26,6 @@ def integer(name: str, value: object, *, minimum: int) -> int:
     return int(value)
 
 
-def positive_int(name: str, value: object, *, minimum: int = 1) -> int:
-    """Deprecated: :func:`integer`, whose ``minimum`` is always said. Kept for ``data.py``.
-
-    >>> positive_int("num_samples", 3)
-    3
-    """
-    return integer(name, value, minimum=minimum)
-
-
 def positive_float(name: str, value: object) -> float:
     """Return ``value`` as a float, or raise if it is not a finite number > 0.
 

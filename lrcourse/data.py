@@ -132,8 +132,8 @@ def synthetic_regression(
 
     Introduced in ``notebooks/01_fixed_learning_rate.ipynb``.
     """
-    num_samples = _validate.positive_int("num_samples", num_samples)
-    num_features = _validate.positive_int("num_features", num_features)
+    num_samples = _validate.integer("num_samples", num_samples, minimum=1)
+    num_features = _validate.integer("num_features", num_features, minimum=1)
     seed = _validate.seed("seed", seed)
     if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating)):
         raise TypeError(f"`noise` must be a number >= 0. Received: noise={noise!r}")
@@ -234,7 +234,7 @@ class QuadraticBowl:
             [1.0, -1.0, 1.0]
         """
         learning_rate = _validate.positive_float("learning_rate", learning_rate)
-        num_steps = _validate.positive_int("num_steps", num_steps, minimum=0)
+        num_steps = _validate.integer("num_steps", num_steps, minimum=0)
         start = self._point(start)
         if start.ndim != 1:
             raise ValueError(f"`start` must have shape ({self.dim},). Received {start.shape}")

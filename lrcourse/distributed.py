@@ -166,7 +166,7 @@ def launch(worker: Callable, *args, world_size: int = 2, timeout: float = 60.0,
             f"process imports it by name, and {getattr(worker, '__qualname__', worker)!r} "
             f"from {module!r} has no name it can import. Move it into a .py file. "
             f"Received: worker={worker!r}")
-    world_size = _validate.positive_int("world_size", world_size)
+    world_size = _validate.integer("world_size", world_size, minimum=1)
     timeout = _validate.positive_float("timeout", timeout)
     collective_timeout = timeout if collective_timeout is None else \
         _validate.positive_float("collective_timeout", collective_timeout)
@@ -283,8 +283,8 @@ def _check_trajectory_args(x, y, batch_size, num_steps, learning_rate):
     if x.ndim != 2 or y.shape != (len(x),):
         raise ValueError(f"`x` must be 2-D and `y` 1-D of the same length. Received: "
                          f"x.shape={x.shape}, y.shape={y.shape}")
-    batch_size = _validate.positive_int("batch_size", batch_size)
-    num_steps = _validate.positive_int("num_steps", num_steps)
+    batch_size = _validate.integer("batch_size", batch_size, minimum=1)
+    num_steps = _validate.integer("num_steps", num_steps, minimum=1)
     learning_rate = _validate.positive_float("learning_rate", learning_rate)
     if batch_size > len(x):
         raise ValueError(f"`batch_size` must be <= len(x)={len(x)}. Received: "
@@ -563,7 +563,7 @@ def torchrun_command(input_path, output_path, *, nproc_per_node: int = 2) -> lis
 
     Introduced in ``notebooks/08_beyond_one_machine.ipynb``.
     """
-    count = _validate.positive_int("nproc_per_node", nproc_per_node)
+    count = _validate.integer("nproc_per_node", nproc_per_node, minimum=1)
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
             str(count), "--module", "lrcourse.distributed", "torchrun", str(input_path),
             str(output_path)]
@@ -628,7 +628,7 @@ def keras_mirrored_fit(x, y, *, num_devices: int, batch_size: int, epochs: int,
 
     Introduced in ``notebooks/08_beyond_one_machine.ipynb``.
     """
-    count = _validate.positive_int("num_devices", num_devices, minimum=2)
+    count = _validate.integer("num_devices", num_devices, minimum=2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import tensorflow as tf
@@ -676,7 +676,7 @@ def multi_worker_commands(num_workers: int = 2) -> tuple[list[list[str]], list[d
 
     Introduced in ``notebooks/08_beyond_one_machine.ipynb``.
     """
-    count = _validate.positive_int("num_workers", num_workers)
+    count = _validate.integer("num_workers", num_workers, minimum=1)
     ports = set()
     while len(ports) < count:
         ports.add(free_port())

@@ -45,20 +45,13 @@ class OptimizerState:
 class UpdateRule:
     """A pure optimizer: ``init(params) -> state`` and ``update(params, grads, state)``.
 
-    ``update`` was called ``step``, a name that collided with the step counter
-    (``OptimizerState.step``); ``rule.step`` still works, as a deprecated alias, until the
-    lessons that use it move to ``rule.update``.
+    (``update``, not ``step``: ``OptimizerState.step`` is the step counter.)
     """
 
     name: str
     init: Callable[[object], OptimizerState]
     update: Callable[[object, object, OptimizerState], tuple[object, OptimizerState]]
     hyperparameters: dict[str, object]
-
-    @property
-    def step(self) -> Callable[[object, object, OptimizerState], tuple[object, OptimizerState]]:
-        """Deprecated: :attr:`update`, under its old name."""
-        return self.update
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{key}={value!r}" for key, value in self.hyperparameters.items())

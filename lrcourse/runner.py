@@ -90,7 +90,7 @@ def kernel_env(*, fast: bool, threads: int | None = None, extra: dict | None = N
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     env["JUPYTER_PREFER_ENV_PATH"] = "1"
     if threads is not None:
-        _validate.positive_int("threads", threads)
+        _validate.integer("threads", threads, minimum=1)
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                      "TF_NUM_INTEROP_THREADS"):
             env[name] = str(threads)

@@ -515,9 +515,7 @@ def test_keras_inverse_time_decay_reproduces_torch_adagrad_lr_decay():
     assert max_relative_error(plain, torch_run) > 1e-2
 
 
-def test_the_old_name_step_is_the_same_function_as_update():
+def test_a_rule_has_no_step_attribute_that_could_be_mistaken_for_the_step_counter():
     rule = O.adam(0.1)
-    assert rule.step is rule.update  # kept until notebook 05 and checks/lesson05 use update
-    w = np.array([1.0, -2.0])
-    np.testing.assert_array_equal(rule.step(w, w, rule.init(w))[0],
-                                  rule.update(w, w, rule.init(w))[0])
+    state = rule.init(np.array([1.0, -2.0]))
+    assert not hasattr(rule, "step") and state.step == 0

@@ -148,7 +148,7 @@ def _rule_path(rule, grads: list[np.ndarray], start: np.ndarray) -> np.ndarray:
     """The parameters after each of ``grads``, applied by an ``lrcourse.optimizers`` rule."""
     w, state, path = start, rule.init(start), []
     for g in grads:
-        w, state = rule.step(w, g, state)
+        w, state = rule.update(w, g, state)
         path.append(w)
     return np.array(path)
 
