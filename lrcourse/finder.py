@@ -246,8 +246,9 @@ def analyze(
         lrs: the rate used at each step, > 0.
         losses: the raw loss at each step; NaN or inf allowed (left out).
         beta: smoothing weight for :func:`smooth`.
-        suggestion: which of ``SUGGESTIONS`` becomes ``suggested_lr``. The default,
-            ``minimum_div_10``, scored best in ``benchmarks/lr_finder.py``. Every
+        suggestion: which of ``SUGGESTIONS`` becomes ``suggested_lr``. The default is
+            ``minimum_div_10``; in ``benchmarks/lr_finder.py`` it is tied with ``valley``
+            and ``steepest`` (on a validation split, over 5 seeds). Every
             suggestion depends on ``start_lr``: the smoothed curve, and so where its
             minimum falls, depends on the whole sweep (lesson 06 shows ``minimum_div_10``
             move with ``start_lr``); ``valley`` and ``cycle_min`` more so, since the fall
