@@ -474,22 +474,22 @@ class RangeTest:
 class FrameworkAdapter(Protocol):
     """What :func:`run_range_test` needs from a framework: the only code that differs.
 
-    ``learning_rates()`` reads the rate of each param group (or sub-optimizer), the first
-    being the reference; ``set_learning_rates(rates)`` sets them; ``train_batch()``
-    trains the next batch and returns its loss; ``snapshot()`` saves everything a range
-    test changes and returns a function that puts it back. :func:`run_range_test`'s example
-    is one, on a one-weight quadratic.
+    :func:`run_range_test`'s example is one, on a one-weight quadratic.
 
     Introduced in ``notebooks/06_lr_finder.ipynb``.
     """
 
-    def learning_rates(self) -> list[float]: ...
+    def learning_rates(self) -> list[float]:
+        """The rate of each param group (or sub-optimizer); the first is the reference."""
 
-    def set_learning_rates(self, rates: list[float]) -> None: ...
+    def set_learning_rates(self, rates: list[float]) -> None:
+        """Set every group's rate, in the order ``learning_rates`` reads them."""
 
-    def train_batch(self) -> float: ...
+    def train_batch(self) -> float:
+        """Train on the next batch and return its loss."""
 
-    def snapshot(self) -> Callable[[], None]: ...
+    def snapshot(self) -> Callable[[], None]:
+        """Save everything a range test changes; return the function that puts it back."""
 
 
 def run_range_test(test: RangeTest, adapter: FrameworkAdapter) -> FinderResult:
