@@ -249,6 +249,15 @@ def _grade(args: argparse.Namespace) -> int:
               f"{', '.join(g.submission for g in changed)}")
     if args.csv:
         print(f"wrote {grading.write_csv(grades, args.csv)}")
+    if args.executed:
+        import nbformat
+
+        folder = Path(args.executed)
+        folder.mkdir(parents=True, exist_ok=True)
+        for number, g in enumerate(grades, start=1):
+            if g.executed is not None:
+                nbformat.write(g.executed, folder / f"{number:03d}_{Path(g.submission).name}")
+        print(f"executed copies in {folder}/")
     ungraded = sum(not g.graded for g in grades)
     passed = sum(g.all_passed for g in grades)
     print(f"{passed} of {len(grades)} submissions pass every question; "
@@ -348,6 +357,8 @@ def parser() -> argparse.ArgumentParser:
     grade_parser.add_argument("--lesson", type=_lesson_arg, default=None,
                               help="the lesson to grade (default: each file name's NN_)")
     grade_parser.add_argument("--csv", metavar="FILE", help="write one row per question")
+    grade_parser.add_argument("--executed", metavar="DIR",
+                              help="also write each submission's executed copy into DIR")
     grade_parser.add_argument("--jobs", type=_positive_int, default=1,
                               help="submissions graded at once (default 1)")
     grade_parser.add_argument("--timeout", type=_positive_seconds, default=300,

@@ -54,6 +54,58 @@ def plain_bases(*bases) -> None:
                             f"{hooked[0]} defines __init_subclass__")
 
 
+def uses_checkers(answer, depth: int = 0) -> str:
+    """The checkers' own code an answer is or names (``lrcourse.checks...``), else ``""``.
+
+    The checker modules hold reference computations (``lesson01._first_to_reach``); an
+    answer that imports one, is one, or reaches one through a global it names would pass
+    without doing the work. Public helpers the lessons hand out (``mystery_trajectories``,
+    ``check``) are not counted. A body that hides the name (``getattr``, string tricks) is
+    not caught: it is forging its own question, as the README says.
+
+    >>> from lrcourse.checks.lesson01 import _first_to_reach
+    >>> uses_checkers(_first_to_reach)
+    'lrcourse.checks.lesson01._first_to_reach'
+    >>> uses_checkers(sorted)
+    ''
+    """
+    for attribute in ("func", "__func__", "__wrapped__"):  # partial, bound method, wrapper
+        inner = getattr(answer, attribute, None)
+        if callable(inner) and inner is not answer and depth < 5:
+            found = uses_checkers(inner, depth + 1)
+            if found:
+                return found
+    module = getattr(answer, "__module__", None) or ""
+    if not isinstance(module, str):
+        module = ""
+    if module.startswith("lrcourse.checks"):
+        return f"{module}.{getattr(answer, '__qualname__', '')}"
+    code = getattr(answer, "__code__", None)
+    names: set[str] = set()
+    stack = [code] if code is not None else []
+    while stack:
+        current = stack.pop()
+        texts = [*current.co_names, *(c for c in current.co_consts if isinstance(c, str))]
+        for text in texts:
+            if text.startswith("lrcourse.checks"):
+                return text
+        names.update(current.co_names)
+        stack += [c for c in current.co_consts if hasattr(c, "co_names")]
+    if {"lrcourse", "checks"} <= names:
+        return "lrcourse.checks"
+    found = getattr(answer, "__globals__", {})
+    for name in sorted(names):
+        value = found.get(name)
+        owner = getattr(value, "__name__", "") if type(value).__name__ == "module" else (
+            getattr(value, "__module__", "") or "")
+        if not isinstance(owner, str) or not owner.startswith("lrcourse.checks"):
+            continue
+        if type(value).__name__ == "module" or getattr(value, "__name__", "_").startswith("_"):
+            return f"{owner}.{getattr(value, '__name__', name)}" if owner != getattr(
+                value, "__name__", None) else owner
+    return ""
+
+
 def _not_dumpable() -> None:
     """Make this process non-dumpable, so a process without CAP_SYS_PTRACE (every process in
     bubblewrap) cannot open ``/proc/<this pid>/fd/...`` to reach the channel, nor trace it."""
@@ -144,6 +196,11 @@ def main() -> int:
     _not_dumpable()
 
     def run_check(question_id, answer):
+        borrowed = uses_checkers(answer)
+        if borrowed:
+            return _core.CheckResult(
+                question_id, wrong, f"your answer uses the checkers' own code ({borrowed})",
+                "write the computation yourself; the checkers are not part of the answer")
         try:
             return real_check(question_id, answer)
         except NotImplementedError:  # pragma: no cover (check catches it)
