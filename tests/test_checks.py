@@ -208,7 +208,7 @@ def test_result_renders_for_jupyter_and_round_trips():
     ("08.ddp_epoch", 4, "drops the remainder"),
     ("08.ddp_epoch", 6, "three ints"),
     ("08.average_gradients", 0, "divide by dist.get_world_size()"),
-    ("08.average_gradients", 1, "divide once"),
+    ("08.average_gradients", 1, "not by a fixed number"),
     ("08.average_gradients", 2, "pass p.grad itself"),
     ("08.average_gradients", 3, "no ReduceOp.AVG"),
     ("08.average_gradients", 4, "all_reduce combines all of them"),
