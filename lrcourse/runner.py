@@ -32,7 +32,10 @@ PARAMETERS_TAG = "parameters"
 
 @dataclass(frozen=True)
 class CellFailure:
-    """Why a cell failed: ``kind`` is ``error``, ``timeout``, ``no-raise`` or ``dead-kernel``."""
+    """Why a cell failed: ``kind`` is ``error``, ``timeout``, ``no-raise`` or ``dead-kernel``.
+
+    ``cell_index`` -1 means before the first cell (the kernel did not start, say).
+    """
 
     cell_index: int
     kind: str
@@ -45,6 +48,8 @@ class CellFailure:
         >>> CellFailure(3, "error", "NameError: name 'x' is not defined", "print(x)").describe()
         "cell 3 (print(x)): NameError: name 'x' is not defined"
         """
+        if self.cell_index < 0:
+            return f"before the first cell: {self.summary}"
         where = f"cell {self.cell_index}"
         if self.first_line:
             where += f" ({self.first_line})"

@@ -50,6 +50,7 @@ import nbformat
 import lrcourse
 from lrcourse.checks._core import CheckResult, Status, questions_for_lesson
 from lrcourse.checks._evaluate import BASES_GUARD
+from lrcourse.runner import CellFailure
 
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](?P<question>\d\d\.[A-Za-z_]\w*)["']\s*,\s*"""
                         r"""(?P<answer>[A-Za-z_]\w*)""")
@@ -184,29 +185,6 @@ def _environment(workdir: str, *, fast: bool, threads: int | None) -> dict:
 # --- results -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Failure:
-    """The cell that stopped the execution phase."""
-
-    cell_index: int
-    kind: str
-    summary: str
-    first_line: str = ""
-
-    def describe(self) -> str:
-        """``cell N (first line): what went wrong``.
-
-        >>> Failure(3, "error", "ZeroDivisionError: division by zero", "1 / 0").describe()
-        'cell 3 (1 / 0): ZeroDivisionError: division by zero'
-        """
-        if self.cell_index < 0:
-            return f"before the first cell: {self.summary}"
-        where = f"cell {self.cell_index}"
-        if self.first_line:
-            where += f" ({self.first_line})"
-        return f"{where}: {self.summary}"
-
-
 @dataclass
 class Grade:
     """One submission's grade: a result per question, and what stopped grading if anything.
@@ -219,7 +197,7 @@ class Grade:
     lesson: str | None
     results: list[CheckResult] = field(default_factory=list)
     problem: str = ""
-    failure: Failure | None = None
+    failure: CellFailure | None = None
     notes: list[str] = field(default_factory=list)
     executed: nbformat.NotebookNode | None = None
     seconds: float = 0.0
@@ -664,7 +642,8 @@ def _json_line(line: bytes) -> dict:
 
 
 def execute(notebook: nbformat.NotebookNode, *, timeout: float, cell_timeout: float,
-            fast: bool, threads: int | None) -> tuple[Failure | None, nbformat.NotebookNode | None]:
+            fast: bool, threads: int | None,
+            ) -> tuple[CellFailure | None, nbformat.NotebookNode | None]:
     """Execution phase: the first failing cell (or None) and the executed copy."""
     workdir = tempfile.mkdtemp(prefix="lrcourse-run-")
     try:
@@ -683,19 +662,19 @@ def execute(notebook: nbformat.NotebookNode, *, timeout: float, cell_timeout: fl
                 elif "cell" in data:
                     running = data["cell"]
                 elif "failure" in data and failure is None:
-                    failure = Failure(int(data["failure"]), str(data["kind"]),
+                    failure = CellFailure(int(data["failure"]), str(data["kind"]),
                                       str(data["summary"])[:300], str(data["first_line"])[:60])
         except TimeoutError:
             if failure is None and isinstance(running, int) and 0 <= running < len(
                     notebook.cells):
-                failure = Failure(running, "timeout",
+                failure = CellFailure(running, "timeout",
                                   f"still running at the {timeout:g} s time limit",
                                   _first_line(notebook.cells[running].source))
             elif failure is None:
-                failure = Failure(-1, "timeout", f"the kernel did not start within the "
+                failure = CellFailure(-1, "timeout", f"the kernel did not start within the "
                                                  f"{timeout:g} s time limit")
         except (ValueError, OverflowError):
-            failure = Failure(-1, "error", "the execution's report was unreadable")
+            failure = CellFailure(-1, "error", "the execution's report was unreadable")
         finally:
             _stop(process, kernel)
         executed = None
@@ -706,7 +685,7 @@ def execute(notebook: nbformat.NotebookNode, *, timeout: float, cell_timeout: fl
             except Exception:  # a run killed while writing leaves a partial file
                 executed = None
         if failure is None and process.returncode not in (0, None) and executed is None:
-            failure = Failure(-1, "dead", "the execution stopped before it finished")
+            failure = CellFailure(-1, "dead", "the execution stopped before it finished")
         return failure, executed
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
