@@ -261,7 +261,7 @@ def _diagnose_round(results: list[dict], world_size: int) -> None:
         raise NotImplementedError
     if "raised" in statuses:
         error = next(r["error"] for r in results if r["status"] == "raised")
-        hint = ("gloo has no ReduceOp.AVG: all_reduce with the default SUM, then divide"
+        hint = ("this backend has no ReduceOp.AVG: all_reduce with the default SUM, then divide"
                 if "AVG" in error or "Avg" in error else
                 "use torch.distributed (imported as dist) and the model only")
         raise Wrong(f"in a process group of {world_size}, your function raised {error}", hint)

@@ -92,9 +92,6 @@ WRONG_ANSWERS = {
         "    p.grad /= dist.get_world_size()",
         "import torch.distributed as dist\n"
         "for p in model.parameters():\n"
-        "    dist.all_reduce(p.grad, op=dist.ReduceOp.AVG)",
-        "import torch.distributed as dist\n"
-        "for p in model.parameters():\n"
         "    dist.broadcast(p.grad, 0)",
         "import torch.distributed as dist\n"
         "p = next(iter(model.parameters()))\n"
