@@ -112,9 +112,11 @@ def _worker_entry(rank, worker, args, world_size, port, queue, timeout):
                                 init_method=f"tcp://{LOOPBACK}:{port}",
                                 timeout=datetime.timedelta(seconds=timeout))
         result = worker(rank, world_size, *args)
-        queue.put((rank, "ok", result))
+        queue.put((rank, "ok", (time.time(), result)))
     except BaseException:
-        queue.put((rank, "error", traceback.format_exc()))
+        # the time tells the launcher which failure came first: when one rank raises, the
+        # others fail a moment later in their collectives ("Connection closed by peer")
+        queue.put((rank, "error", (time.time(), traceback.format_exc())))
         raise
     finally:
         if dist.is_initialized():
@@ -181,8 +183,11 @@ def launch(worker: Callable, *args, world_size: int = 2, timeout: float = 60.0,
 
     def drain():
         while not queue.empty():
-            rank, status, value = queue.get()
-            (results if status == "ok" else errors)[rank] = value
+            rank, status, (when, value) = queue.get()
+            if status == "ok":
+                results[rank] = value
+            else:
+                errors[rank] = (when, value)
 
     deadline = time.monotonic() + timeout
     spawn_log = logging.getLogger("torch.multiprocessing.spawn")
@@ -195,15 +200,10 @@ def launch(worker: Callable, *args, world_size: int = 2, timeout: float = 60.0,
                 if context.join(timeout=0.05):
                     break
             except Exception as error:  # a child failed: torch has terminated the others
+                for process in context.processes:
+                    process.join(timeout=5)  # so every report is in the queue
                 drain()
-                rank = getattr(error, "error_index", None)  # the first to fail, per torch
-                if rank not in errors and errors:
-                    rank = min(errors)
-                detail = errors.get(rank, str(error))
-                others = sorted(set(errors) - {rank})
-                also = f" (then ranks {others} failed too)" if others else ""
-                raise WorkerError(f"worker rank {rank} of {world_size} failed{also}:\n"
-                                  f"{detail}") from None
+                raise _first_failure(error, errors, context.processes, world_size) from None
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"the {world_size} workers did not finish within timeout={timeout} s; "
@@ -221,6 +221,30 @@ def launch(worker: Callable, *args, world_size: int = 2, timeout: float = 60.0,
     if missing:
         raise WorkerError(f"workers {missing} exited without returning a result")
     return [results[rank] for rank in range(world_size)]
+
+
+def _first_failure(error, errors, processes, world_size) -> WorkerError:
+    """The failure that caused the others, as a ``WorkerError``.
+
+    A rank that died without reporting (``os._exit``, a segfault, the OOM killer) comes
+    first; otherwise the rank that reported its exception earliest. torch's own
+    ``error_index`` is only the first process it found dead, often a victim.
+    """
+    silent = [rank for rank, process in enumerate(processes)
+              if rank not in errors and process.exitcode not in (0, None)
+              and process.exitcode > 0]
+    if silent:
+        rank = silent[0]
+        detail = f"it died with exit code {processes[rank].exitcode} without raising"
+    elif errors:
+        rank = min(errors, key=lambda r: errors[r][0])
+        detail = errors[rank][1]
+    else:
+        rank = getattr(error, "error_index", "?")
+        detail = str(error)
+    others = sorted(set(errors) - {rank})
+    also = f" (then ranks {others} failed too)" if others else ""
+    return WorkerError(f"worker rank {rank} of {world_size} failed{also}:\n{detail}")
 
 
 def rank_and_size(rank: int, world_size: int) -> tuple[int, int]:
@@ -417,16 +441,18 @@ def run_processes(commands: Sequence[Sequence[str]], *, timeout: float = 120.0,
                   check: bool = True) -> list[ProcessResult]:
     """Run ``commands`` side by side, each in its own process group; wait for all.
 
-    Output is captured. When one process fails (``check=True``), the others get two
-    seconds to finish and are then killed; when ``timeout`` passes, every process group is
-    killed. Every process is reaped before this returns or raises.
+    Output is captured. When one process fails, the others get two seconds to finish and
+    are then killed (in a distributed job they would wait for it forever); when ``timeout``
+    passes, every process group is killed. Every process is reaped before this returns or
+    raises.
 
     Args:
         commands: the argument lists, one per process.
         timeout: seconds for the whole group, > 0.
         env: variables added to this process's environment for every command.
         envs: per-command variables, one dict per command (or None).
-        check: raise ``WorkerError`` when a process exits non-zero.
+        check: raise ``WorkerError`` when a process exits non-zero; with ``False`` the
+            results (exit codes, output) come back instead.
 
     Returns:
         One ``ProcessResult`` per command, in order.
@@ -466,7 +492,7 @@ def run_processes(commands: Sequence[Sequence[str]], *, timeout: float = 120.0,
             deadline, failed_at = time.monotonic() + timeout, None
             while any(p.poll() is None for p in processes):
                 now = time.monotonic()
-                if failed_at is None and check and any(p.returncode for p in processes):
+                if failed_at is None and any(p.returncode for p in processes):
                     failed_at = now
                 if now > deadline or (failed_at is not None and now > failed_at + 2):
                     break

@@ -68,6 +68,30 @@ def test_a_worker_exception_is_a_worker_error_naming_the_rank_not_a_hang():
     assert time.monotonic() - start < 120
 
 
+class FakeProcess:
+    def __init__(self, exitcode):
+        self.exitcode = exitcode
+
+
+def test_the_first_failure_is_the_cause_not_the_rank_torch_found_first():
+    # rank 1 raised at t=10; rank 0 failed at t=11 on the closed connection
+    errors = {0: (11.0, "RuntimeError: Connection closed by peer"),
+              1: (10.0, "ValueError: rank 1 hit a bad batch")}
+    processes = [FakeProcess(1), FakeProcess(1)]
+    error = distributed._first_failure(RuntimeError("process 0"), errors, processes, 2)
+    assert str(error).startswith("worker rank 1 of 2 failed (then ranks [0] failed too)")
+    assert "ValueError" in str(error) and "Connection closed" not in str(error)
+    # a rank that died without a report (os._exit, a segfault) is the cause
+    errors = {0: (11.0, "RuntimeError: Connection closed by peer")}
+    processes = [FakeProcess(1), FakeProcess(3)]
+    error = distributed._first_failure(RuntimeError("process 0"), errors, processes, 2)
+    assert "rank 1 of 2" in str(error) and "exit code 3" in str(error)
+    # a rank terminated by the launcher (negative exit code) is not a cause
+    processes = [FakeProcess(1), FakeProcess(-15)]
+    error = distributed._first_failure(RuntimeError("process 0"), errors, processes, 2)
+    assert "rank 0 of 2" in str(error) and "Connection closed" in str(error)
+
+
 def test_a_worker_that_dies_silently_is_a_worker_error():
     with pytest.raises(distributed.WorkerError, match="exit code 3"):
         distributed.launch(dying_worker, world_size=2, timeout=300)
