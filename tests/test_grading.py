@@ -398,12 +398,16 @@ def test_sys_exit_in_a_cell_is_a_row_not_a_crash(graded):
 @pytest.mark.parametrize("name, words", [
     ("answer_sys_exit", "SystemExit"),
     ("answer_os_exit", "no verdict"),
-    ("answer_infinite_loop", "no verdict: the time limit"),
+    ("answer_infinite_loop", "no verdict: the time limit of 30 s per check"),
 ])
 def test_an_answer_that_ends_or_hangs_the_evaluation_is_wrong(graded, name, words):
     grade = graded[name]
     assert grade.results[0].status is Status.WRONG and words in grade.results[0].message, \
         grade.results
+    # only the evaluation calls answers: the execution ran to the end, and the other
+    # questions keep their honest verdicts
+    assert grade.failure is None, grade.failure
+    assert statuses(grade)[1:] == ["NOT YET"] * 3, grade.results
 
 
 def test_an_answer_decides_at_most_its_own_question(graded):
@@ -449,6 +453,9 @@ def test_solutions_pass_planted_wrong_answers_are_wrong(graded, solution):
     lesson = solution.name[:2]
     ids = [q.id for q in checks.questions_for_lesson(lesson)]
     assert [r.question for r in right.results] == ids and right.all_passed, right.results
+    assert right.failure is None, right.failure
+    shown = [str(c.outputs) for c in right.executed.cells if c.metadata.get("lrcourse_restored")]
+    assert all(f"[lrcourse grader] {q}  PASS" in "".join(shown) for q in ids), shown
     assert set(statuses(wrong)) == {"WRONG"} and all(r.hint for r in wrong.results), wrong.results
     assert all("no verdict" not in r.message and "not reached" not in r.message
                for r in wrong.results), wrong.results  # wrong by the checker, not a crash

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MIME_TYPE = "application/vnd.lrcourse.check+json"
+CHECK_CELL = "lrcourse_restored"  # metadata the grader puts on the check cells it restored
 
 
 class Status(str, enum.Enum):
@@ -108,6 +109,21 @@ class CheckResult:
             f"<code>{html.escape(self.question)}</code>{details}</div>"
         )
         return {"text/plain": self.row(), "text/html": rich, MIME_TYPE: self.to_dict()}
+
+
+def not_evaluated(question_id: str, answer: object = None) -> CheckResult:
+    """What ``check`` stands for while the grader executes a submission: no verdict.
+
+    The grader's execution phase runs the learner's cells but calls no answer (the answers
+    are called only by its evaluation, which writes the verdicts into the executed copy),
+    so a check cell gets this NOT YET and a cell after it that reads ``result.passed``
+    still runs.
+
+    >>> not_evaluated("01.q", print).passed
+    False
+    """
+    return CheckResult(question_id, Status.NOT_YET,
+                       "not called in the grader's execution; its evaluation decides")
 
 
 @dataclass(frozen=True)

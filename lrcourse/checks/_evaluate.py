@@ -24,6 +24,7 @@ import builtins
 import json
 import os
 import sys
+import time
 
 BASES_GUARD = "__lrcourse_plain_bases__"
 """The name under which the evaluation offers ``plain_bases`` to the learner's block, which
@@ -117,7 +118,8 @@ def _not_dumpable() -> None:
         pass
 
 
-def checked_apart(question_id, answer, run_check, channel_fd: int, core):
+def checked_apart(question_id, answer, run_check, channel_fd: int, core,
+                  time_limit: float = 300.0):
     """Check one answer in a forked child that has closed the channel first.
 
     The answer's code runs only in the child, so whatever it does (patch the checkers, write
@@ -125,6 +127,8 @@ def checked_apart(question_id, answer, run_check, channel_fd: int, core):
     can at most decide this one question's verdict, which the child sends back on a pipe of
     its own; this process reads one line from that pipe, then kills the child. Processes the
     answer started stay in the evaluation's process group, which the grader kills at the end.
+    A check still running after ``time_limit`` seconds is killed: no verdict, and the next
+    question is checked.
     """
     import select
     import signal
@@ -141,9 +145,9 @@ def checked_apart(question_id, answer, run_check, channel_fd: int, core):
         finally:
             os._exit(0)
     os.close(write_end)  # the child stays in this process group: the grader's kill ends it
-    data, reaped = b"", False
+    data, reaped, deadline = b"", False, time.monotonic() + time_limit
     try:
-        while b"\n" not in data and len(data) < 100_000:
+        while b"\n" not in data and len(data) < 100_000 and time.monotonic() < deadline:
             if select.select([read_end], [], [], 0.2)[0]:
                 chunk = os.read(read_end, 65536)
                 if not chunk:
@@ -168,6 +172,11 @@ def checked_apart(question_id, answer, run_check, channel_fd: int, core):
             raise ValueError
         return core.CheckResult.from_dict(fields)
     except ValueError:  # also a bad status, and a JSONDecodeError
+        if time.monotonic() >= deadline:
+            return core.CheckResult(
+                question_id, core.Status.WRONG,
+                f"no verdict: the time limit of {time_limit:g} s per check ended it",
+                "an answer must return in time: look for a loop that never ends")
         return core.CheckResult(
             question_id, core.Status.WRONG, "no verdict: the check ended before it gave one",
             "an answer returns its result; it never ends or breaks the process that checks it")
@@ -212,7 +221,8 @@ def main() -> int:
 
     def recording_check(question_id, answer):
         send(checking=question_id)
-        result = checked_apart(question_id, answer, run_check, channel.fileno(), _core)
+        result = checked_apart(question_id, answer, run_check, channel.fileno(), _core,
+                               spec["check_timeout"])
         if question_id not in reported:  # the course checks each question once
             reported.add(question_id)
             send(verdict=result.to_dict())

@@ -8,7 +8,10 @@ process id and the first cell that stopped the run. The kernel and the learner's
 see that stream: the standard output is moved to ``/dev/null`` before the kernel starts.
 
 Nothing here decides a verdict: the executed copy is for the instructor to read, and the
-failing cell only explains why later questions are WRONG.
+failing cell only explains why later questions are WRONG. No answer is called here: in the
+check cells the grader restored, ``check`` stands for ``_core.not_evaluated`` (NOT YET, and
+the kernel imports nothing only the checkers need); the grader writes the evaluation's
+verdicts into those cells afterwards.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ import sys
 
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from lrcourse.checks._core import CHECK_CELL
+
+NOT_EVALUATED = "from lrcourse.checks._core import not_evaluated as check  # (grader)\n"
 
 RAISES_TAG = "raises-exception"
 
@@ -66,7 +73,7 @@ def main() -> int:
     notebook = nbformat.read(path, as_version=4)
     CappedClient.output_limit = output_limit
     client = CappedClient(
-        notebook, kernel_name="python3", allow_errors=True,
+        notebook, kernel_name="python3", allow_errors=True, shutdown_kernel="immediate",
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
         timeout=max(1, int(cell_timeout)), resources={"metadata": {"path": os.getcwd()}})
     client._used = {}
@@ -80,6 +87,9 @@ def main() -> int:
                     continue
                 send(cell=index)
                 first = _first_line(cell.source)
+                source = cell.source
+                if cell.metadata.get(CHECK_CELL):  # the evaluation calls the answers
+                    cell.source = NOT_EVALUATED + source
                 try:
                     client.execute_cell(cell, index)
                 except CellTimeoutError:
@@ -90,6 +100,8 @@ def main() -> int:
                     send(failure=index, kind="dead-kernel", first_line=first,
                          summary="the kernel died (os._exit, a crash, or out of memory)")
                     break
+                finally:
+                    cell.source = source
                 errors = [o for o in cell.outputs if o.output_type == "error"]
                 if errors and RAISES_TAG not in cell.metadata.get("tags", []):
                     send(failure=index, kind="error", first_line=first,

@@ -11,8 +11,10 @@ A submission is never trusted. Grading one notebook:
    its answer), as nbgrader restores locked cells.
 2. **Execute** the restored copy headless in a fresh temporary folder holding only that
    copy, with a time limit per cell and in total (the kernel is killed) and output capped
-   per cell. Its only uses: the executed copy for the instructor, and the first cell that
-   stopped the run (every question whose check cell comes after it is WRONG, naming it).
+   per cell. No answer is called here (``check`` stands for ``not_evaluated``). Its only
+   uses: the executed copy for the instructor (with the verdicts of step 3 written into its
+   check cells), and the first cell that stopped the run (every question whose check cell
+   comes after it is WRONG, naming it).
 3. **Evaluate**, for the verdicts, in another fresh process (``python -I``, another empty
    folder): the course notebook's own cells plus, from the learner's cells, only top-level
    imports, function and class definitions and literal constants (``learner_block``), the
@@ -48,7 +50,7 @@ from pathlib import Path
 import nbformat
 
 import lrcourse
-from lrcourse.checks._core import CheckResult, Status, questions_for_lesson
+from lrcourse.checks._core import CHECK_CELL, CheckResult, Status, questions_for_lesson
 from lrcourse.checks._evaluate import BASES_GUARD
 from lrcourse.runner import CellFailure
 
@@ -388,8 +390,26 @@ def restore(submission: nbformat.NotebookNode, course: Course) -> nbformat.Noteb
 
 def _copy_cell(course: Course, index: int) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(course.notebook.cells[index].source)
-    cell.metadata["lrcourse_restored"] = True
+    cell.metadata[CHECK_CELL] = True
     return cell
+
+
+def _write_verdicts(executed: nbformat.NotebookNode, results: list[CheckResult]) -> None:
+    """Put the grader's verdicts, as plain text, into the executed copy's check cells."""
+    by_question = {r.question: r for r in results}
+    for cell in executed.cells:
+        if cell.cell_type != "code" or not cell.metadata.get(CHECK_CELL):
+            continue
+        lines = []
+        for match in CHECK_CALL.finditer(cell.source):
+            result = by_question.get(match["question"])
+            if result is not None:
+                lines.append(f"[lrcourse grader] {result.question}  {result.status.value}"
+                             f"  {result.message}".rstrip())
+                if result.hint:
+                    lines.append(f"    hint: {result.hint}")
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                               text="\n".join(lines) + "\n")] if lines else []
 
 
 def _defines(source: str, name: str) -> bool:
@@ -751,14 +771,15 @@ def evaluate(course: Course, lesson: str, learner_cells: list[str], *, timeout: 
     workdir = tempfile.mkdtemp(prefix="lrcourse-eval-")
     try:
         env = _environment(workdir, fast=fast, threads=threads)
-        spec = json.dumps({"lesson": lesson, "cells": cells}).encode()
+        spec = json.dumps({"lesson": lesson, "cells": cells,
+                           "check_timeout": cell_timeout}).encode()
         process = _start("lrcourse.checks._evaluate", [], workdir, env, stdin=spec)
         channel = _Channel(process, time.monotonic() + timeout)
         state = {"timeout": False}
 
         def lines():
             try:
-                yield from channel.lines(idle=cell_timeout)
+                yield from channel.lines(idle=cell_timeout + 30)  # a check: cell_timeout
             except TimeoutError:
                 state["timeout"] = True
 
@@ -857,7 +878,7 @@ def grade_notebook(path: str | Path, *, lesson: str | None = None, timeout: floa
         return grade
     positions = {}
     for position, cell in enumerate(restored.cells):
-        match = CHECK_CALL.search(cell.source) if cell.metadata.get("lrcourse_restored") else None
+        match = CHECK_CALL.search(cell.source) if cell.metadata.get(CHECK_CELL) else None
         if match:
             positions[match["question"]] = position
     results = []
@@ -876,6 +897,8 @@ def grade_notebook(path: str | Path, *, lesson: str | None = None, timeout: floa
                                        "an answer must return in time and never end the "
                                        "program"))
     grade.results = results
+    if grade.executed is not None:
+        _write_verdicts(grade.executed, results)
     grade.seconds = time.monotonic() - start
     return grade
 
