@@ -154,7 +154,7 @@ def test_check_reports_a_raising_notebook_without_a_traceback(tmp_path, capsys):
 
 def test_check_reports_a_timeout(tmp_path, capsys):
     path = write_notebook(tmp_path / "mine.ipynb", "import time\ntime.sleep(600)", lesson="01")
-    code, out = run_cli(capsys, "check", str(path), "--timeout", "45", "--fast")
+    code, out = run_cli(capsys, "check", str(path), "--timeout", "20", "--fast")
     assert code == 1 and "timed out: cell 0" in out
 
 
