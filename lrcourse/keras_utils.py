@@ -51,6 +51,31 @@ def _optimizer_choice(optimizer: keras.optimizers.MultiOptimizer):
     return optimizer._optimizer_map
 
 
+def _rate_writer(variable: keras.Variable) -> Callable[[float], None]:
+    """A function ``value -> None`` that sets the Keras rate ``variable`` to ``value``.
+
+    ``variable.assign`` (Keras converts, checks, and reads the value back) costs about
+    90 us; on an epoch of a small model in ``fit`` that is about 20% more time per epoch
+    (``benchmarks/per_batch.py``). On the TensorFlow backend, the ``tf.Variable`` Keras
+    keeps behind ``variable.value`` (outside a layer's autocast scope, where callbacks run)
+    is set directly with TensorFlow's public ``tf.raw_ops.AssignVariableOp``, about 10 us.
+    A distributed variable, and any other backend, go through ``variable.assign``.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        target = variable.value
+        if isinstance(target, tf.Variable) and not isinstance(
+                target, tf.distribute.DistributedValues):
+            handle, dtype = target.handle, target.dtype
+
+            def write(value: float) -> None:
+                tf.raw_ops.AssignVariableOp(resource=handle, value=tf.constant(value, dtype))
+
+            return write
+    return variable.assign
+
+
 def _global_seed_state() -> keras.Variable:
     """The state variable of Keras's global seed generator, which dropout and the
     ``keras.random`` functions called without a seed advance. Keras has no public handle."""
@@ -479,8 +504,10 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
                             f"sub-optimizer name). Received: {schedule!r:.60} "
                             f"({type(schedule).__name__})")
         self.schedule = schedule
-        self._optimizer = None  # set when fit starts, with the (sub-optimizer, schedule) pairs
+        self._optimizer = None  # set when fit starts, with the (rate writer, schedule) pairs
         self._targets = []
+        self._epoch_start = 0  # optimizer.iterations when the epoch began
+        self._step_each_batch = False  # read optimizer.iterations before every batch
 
     def on_train_begin(self, logs=None):
         """Check the optimizer (and the dict's names) before the first batch."""
@@ -510,18 +537,28 @@ class BatchLearningRateScheduler(keras.callbacks.Callback):
                     "`schedule` must name every sub-optimizer exactly once. Expected names: "
                     f"{names}. Received: {sorted(self.schedule)}"
                 )
-            self._targets = [(sub, self.schedule[name]) for name, sub in subs]
+            pairs = [(sub, self.schedule[name]) for name, sub in subs]
         else:
-            self._targets = [(sub, self.schedule) for _, sub in subs]
+            pairs = [(sub, self.schedule) for _, sub in subs]
+        self._targets = [(_rate_writer(_rate_setting(sub)), fn) for sub, fn in pairs]
         self._optimizer = optimizer
+        # A LossScaleOptimizer skips the update of a batch whose gradients overflowed, and
+        # its step does not advance: then the step is read before every batch.
+        self._step_each_batch = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Read the optimizer's step once per epoch (reading a variable costs tens of us)."""
+        self._epoch_start = int(self._optimizer.iterations)
 
     def on_train_batch_begin(self, batch, logs=None):
         """Assign ``schedule(optimizer.iterations)`` to each (sub-)optimizer's rate."""
-        # The optimizer's step, not Keras's batch index (which restarts every epoch); a
-        # LossScaleOptimizer that skips an update whose gradients overflowed does not advance it.
-        step = int(self._optimizer.iterations)
-        for sub, fn in self._targets:
-            sub.learning_rate.assign(_validate.scheduled_rate(float(fn(step)), step))
+        # The optimizer's step, not Keras's batch index (which restarts every epoch).
+        if self._step_each_batch:
+            step = int(self._optimizer.iterations)
+        else:
+            step = self._epoch_start + batch
+        for write, fn in self._targets:
+            write(_validate.scheduled_rate(float(fn(step)), step))
 
 
 class LearningRateLogger(keras.callbacks.Callback):

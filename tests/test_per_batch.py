@@ -408,11 +408,26 @@ def test_the_rate_is_written_to_the_variable_keras_reads():
     logger = LearningRateLogger()
     model.fit(X_MIXED, Y_MIXED, batch_size=4, epochs=3, verbose=0, shuffle=False,
               callbacks=[logger, callback])
-    assert callback._targets == [(model.optimizer, schedule)]  # the state fit started
+    # the state fit started: one writer (TensorFlow's assign op, not Keras's) per schedule
+    [(write, fn)] = callback._targets
+    assert fn is schedule and write != model.optimizer.learning_rate.assign
+    assert callback._epoch_start == 6 and not callback._step_each_batch  # the 3rd epoch's
     # Keras's own view of the variable and the rate the updates used: the float32 schedule.
     expected = np.float32(schedule(np.arange(9)))
     np.testing.assert_array_equal(np.float32(logger.history["learning_rate"]), expected)
     assert float(model.optimizer.learning_rate) == expected[-1]
+
+
+def test_the_direct_writer_sets_the_value_in_the_variables_dtype():
+    from lrcourse.keras_utils import _rate_writer
+
+    for dtype in ("float32", "float64"):
+        variable = keras.Variable(1.0, dtype=dtype)
+        write = _rate_writer(variable)
+        assert write != variable.assign  # the TensorFlow backend's direct write
+        write(0.1)
+        assert variable.dtype == dtype
+        assert float(variable.numpy()) == float(np.dtype(dtype).type(0.1))
 
 
 def test_mixed_precision_sets_the_wrapped_optimizer_at_its_own_step(mixed_float16):
