@@ -38,7 +38,7 @@ lab: $(STAMP)  ## start JupyterLab on the course
 test: $(STAMP)  ## the whole test suite, fast mode: unit tests, doctests, notebooks, browser
 	LRCOURSE_FAST=1 $(BIN)/python -m pytest -n 2 --dist loadgroup
 
-test-fast: $(STAMP)  ## unit tests and doctests only, for the edit-test loop (no notebooks)
+test-fast: $(STAMP)  ## unit tests and doctests only, for the edit-test loop (no notebooks, kernels or worker processes)
 	LRCOURSE_FAST=1 $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not notebook" tests lrcourse
 
 lint: $(STAMP)

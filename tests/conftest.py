@@ -56,3 +56,15 @@ def close_figures():
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:
         pyplot.close("all")
+
+
+# Checkers that start worker processes (08.average_gradients runs the answer in real gloo
+# process groups): their tests are left out of `make test-fast` with the notebook marker.
+PROCESS_QUESTIONS = {"08.average_gradients"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("question_id") in PROCESS_QUESTIONS:
+            item.add_marker(pytest.mark.notebook)

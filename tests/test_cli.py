@@ -143,6 +143,7 @@ def test_bad_arguments_are_refused(argv, capsys):
     assert "error" in capsys.readouterr().err
 
 
+@pytest.mark.notebook
 def test_check_reports_a_raising_notebook_without_a_traceback(tmp_path, capsys):
     path = write_notebook(tmp_path / "mine.ipynb", "1 / 0", lesson="01")
     code, out = run_cli(capsys, "check", str(path), "--fast")
@@ -152,6 +153,7 @@ def test_check_reports_a_raising_notebook_without_a_traceback(tmp_path, capsys):
     assert "0 of 4 questions pass." in out
 
 
+@pytest.mark.notebook
 def test_check_reports_a_timeout(tmp_path, capsys):
     path = write_notebook(tmp_path / "mine.ipynb", "import time\ntime.sleep(600)", lesson="01")
     code, out = run_cli(capsys, "check", str(path), "--timeout", "20", "--fast")
@@ -195,6 +197,7 @@ for target in ["02_second.ipynb", "notes.txt"] + {absolute!r}:
 """
 
 
+@pytest.mark.notebook
 def test_grade_keeps_submissions_apart_and_writes_the_csv(tmp_path, capsys):
     folder = tmp_path / "class"
     folder.mkdir()

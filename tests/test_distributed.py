@@ -13,7 +13,8 @@ import pytest
 
 from lrcourse import distributed
 
-pytestmark = pytest.mark.xdist_group("distributed")  # one process-spawning test at a time
+# one process-spawning test at a time; starting worker processes is left out of `make test-fast`
+pytestmark = [pytest.mark.xdist_group("distributed"), pytest.mark.notebook]
 
 
 def sleeping_worker(rank, world_size, seconds):

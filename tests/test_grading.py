@@ -23,6 +23,7 @@ from lrcourse.checks import grading
 from lrcourse.checks._core import MIME_TYPE, Status
 
 pytestmark = pytest.mark.xdist_group("grading")
+kernels = pytest.mark.notebook  # graded through the `graded` fixture: starts kernels
 
 EXERCISE_01 = ROOT / "exercises" / "01_fixed_learning_rate.ipynb"
 Q01 = [q.id for q in checks.questions_for_lesson("01")]
@@ -319,6 +320,7 @@ def statuses(grade) -> list[str]:
     return [r.status.value for r in grade.results]
 
 
+@kernels
 @pytest.mark.parametrize("name", list(ATTACKS))
 def test_no_attack_on_an_untouched_exercise_gets_a_pass(graded, name):
     grade = graded[name]
@@ -326,6 +328,7 @@ def test_no_attack_on_an_untouched_exercise_gets_a_pass(graded, name):
     assert "PASS" not in statuses(grade), grade.results
 
 
+@kernels
 @pytest.mark.parametrize("name", list(OTHER_LESSONS))
 def test_a_learner_function_named_like_a_course_helper_gets_no_pass(graded, name):
     grade = graded[name]
@@ -359,6 +362,7 @@ def test_a_class_on_a_hooked_base_is_left_out_and_the_rest_still_runs():
     assert "E" not in namespace and {"F", "G", "answer"} <= set(namespace)
 
 
+@kernels
 @pytest.mark.parametrize("name", ["saved_outputs", "patch_checkers", "display_instead_of_check",
                                   "post_run_cell_hook", "huge_output"])
 def test_forgeries_that_run_cleanly_leave_every_question_not_yet(graded, name):
@@ -366,6 +370,7 @@ def test_forgeries_that_run_cleanly_leave_every_question_not_yet(graded, name):
     assert graded[name].graded and graded[name].failure is None
 
 
+@kernels
 def test_learner_code_that_is_not_a_definition_is_named_in_the_notes(graded):
     notes = " ".join(graded["patch_checkers"].notes)
     for left_out in ("checks.check = _core.check", "class `Sneaky`", "`decorated` has a decorator",
@@ -374,6 +379,7 @@ def test_learner_code_that_is_not_a_definition_is_named_in_the_notes(graded):
         assert left_out in notes, notes
 
 
+@kernels
 @pytest.mark.parametrize("name, kind, words", [
     ("raising_cell", "error", "(1 / 0): ZeroDivisionError"),
     ("os_exit_cell", "dead-kernel", "(import os): the kernel died"),
@@ -389,12 +395,14 @@ def test_questions_after_a_cell_that_stopped_the_run_are_wrong_naming_it(graded,
         assert words in result.hint, result.hint
 
 
+@kernels
 def test_sys_exit_in_a_cell_is_a_row_not_a_crash(graded):
     grade = graded["sys_exit_cell"]
     assert grade.graded and statuses(grade)[0] == "NOT YET", grade.results
     assert grade.failure is not None and "SystemExit" in grade.failure.summary
 
 
+@kernels
 @pytest.mark.parametrize("name, words", [
     ("answer_sys_exit", "SystemExit"),
     ("answer_os_exit", "no verdict"),
@@ -410,6 +418,7 @@ def test_an_answer_that_ends_or_hangs_the_evaluation_is_wrong(graded, name, word
     assert statuses(grade)[1:] == ["NOT YET"] * 3, grade.results
 
 
+@kernels
 def test_an_answer_decides_at_most_its_own_question(graded):
     """Writing forged verdicts to every pipe, from a process that outlives the answer, then
     ending the process: the other questions keep their honest NOT YET."""
@@ -419,11 +428,13 @@ def test_an_answer_decides_at_most_its_own_question(graded):
     assert "no verdict" in grade.results[0].message
 
 
+@kernels
 def test_the_frame_reader_gets_no_expected_value_and_its_printed_verdicts_are_ignored(graded):
     grade = graded["frame_reader"]
     assert grade.graded and statuses(grade) == ["NOT YET"] * 4, grade.results
 
 
+@kernels
 def test_huge_output_is_capped_in_the_executed_copy(graded):
     executed = graded["huge_output"].executed
     cell = next(c for c in executed.cells if c.source.startswith("print('x'"))
@@ -431,6 +442,7 @@ def test_huge_output_is_capped_in_the_executed_copy(graded):
     assert size < 2 * grading.OUTPUT_LIMIT and "was dropped" in json.dumps(cell.outputs)
 
 
+@kernels
 @pytest.mark.parametrize("name, reason", [("not_json", "not JSON"),
                                           ("not_a_notebook", "not a notebook"),
                                           ("empty", "the file is empty")])
@@ -440,6 +452,7 @@ def test_unreadable_submissions_get_a_one_line_reason(graded, name, reason):
     assert statuses(grade) == ["WRONG"] * 4 and grade.rows()[-1]["message"] == grade.problem
 
 
+@kernels
 def test_a_lesson_01_notebook_named_03_is_not_graded_as_either(graded):
     grade = graded["named_03"]
     assert not grade.graded and grade.lesson == "03"
@@ -447,6 +460,7 @@ def test_a_lesson_01_notebook_named_03_is_not_graded_as_either(graded):
     assert statuses(grade) and set(statuses(grade)) == {"WRONG"}
 
 
+@kernels
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
 def test_solutions_pass_planted_wrong_answers_are_wrong(graded, solution):
     right, wrong = graded[f"solution {solution.name}"], graded[f"planted {solution.name}"]
@@ -461,6 +475,7 @@ def test_solutions_pass_planted_wrong_answers_are_wrong(graded, solution):
                for r in wrong.results), wrong.results  # wrong by the checker, not a crash
 
 
+@kernels
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
 def test_exercises_are_all_not_yet(graded, path):
     grade = graded[f"exercise {path.name}"]
