@@ -231,8 +231,7 @@ def _first_failure(error, errors, processes, world_size) -> WorkerError:
     ``error_index`` is only the first process it found dead, often a victim.
     """
     silent = [rank for rank, process in enumerate(processes)
-              if rank not in errors and process.exitcode not in (0, None)
-              and process.exitcode > 0]
+              if rank not in errors and (process.exitcode or 0) > 0]
     if silent:
         rank = silent[0]
         detail = f"it died with exit code {processes[rank].exitcode} without raising"
