@@ -564,6 +564,15 @@ def test_the_package_digest_sees_a_changed_file(tmp_path, monkeypatch):
     assert grading.package_digest() != before
 
 
+def test_a_course_under_tmp_stays_visible_in_the_sandbox(monkeypatch):
+    monkeypatch.setattr(grading.sys, "prefix", "/tmp/course/.venv")
+    args = grading._bwrap_args("/tmp/lrcourse-run-x")
+    tmpfs = args.index("/tmp", args.index("--tmpfs"))
+    assert args[tmpfs + 1:tmpfs + 4] == ["--ro-bind", "/tmp/course/.venv", "/tmp/course/.venv"]
+    monkeypatch.setattr(grading.sys, "prefix", "/opt/venv")
+    assert "/opt/venv" not in grading._bwrap_args("/tmp/lrcourse-run-x")
+
+
 def test_bad_arguments_raise_value_errors(tmp_path):
     with pytest.raises(ValueError, match="`timeout` must be"):
         grading.grade_notebook(tmp_path / "x.ipynb", timeout=0)

@@ -126,10 +126,21 @@ def _bwrap() -> str | None:
         shutil.rmtree(probe, ignore_errors=True)
 
 
+def _under_tmp() -> list[str]:
+    """What the sandbox must still see that lives under ``/tmp`` (a course cloned there):
+    the Python environment, its base, and the folder ``lrcourse`` is installed from."""
+    tmp = Path("/tmp").resolve()
+    paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+             Path(lrcourse.__file__).resolve().parents[1]}
+    return sorted(str(path) for path in paths if tmp in path.parents)
+
+
 def _bwrap_args(workdir: str) -> list[str]:
+    # a private /tmp, with the course's own files under /tmp (if any) put back read-only
+    restored = [part for path in _under_tmp() for part in ("--ro-bind", path, path)]
     return ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            "--bind", workdir, workdir, "--unshare-net", "--unshare-pid", "--die-with-parent",
-            "--chdir", workdir]
+            *restored, "--bind", workdir, workdir, "--unshare-net", "--unshare-pid",
+            "--die-with-parent", "--chdir", workdir]
 
 
 def sandbox_prefix(workdir: str) -> list[str]:
